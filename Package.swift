@@ -1,0 +1,57 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// The rmoe toolkit: Mixture-of-Experts language models with their own forward and backward
+/// passes on OpenBLAS, a thread-pooled expert dispatcher and an experiment runner.
+///
+/// Layers read top-down: `rmoe` (command line) -> `RMoEExperiments` (config, trainer, sweeps)
+/// -> `RMoEModel` (layers, routers, dispatch) -> `RMoECore` (slabs, kernels, safetensors)
+/// -> `CKernels` (C + OpenMP kernels) -> `COpenBLAS` (system library).
+let package = Package(
+    name: "rmoe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rmoe", targets: ["rmoe"]),
+        .library(name: "RMoECore", targets: ["RMoECore"]),
+        .library(name: "RMoEModel", targets: ["RMoEModel"]),
+        .library(name: "RMoEData", targets: ["RMoEData"]),
+        .library(name: "RMoEExperiments", targets: ["RMoEExperiments"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "CKernels",
+            dependencies: ["COpenBLAS"],
+            cSettings: [
+                .unsafeFlags(["-fopenmp", "-O3", "-march=native", "-fno-math-errno"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("omp5"),
+                .linkedLibrary("m"),
+            ]
+        ),
+        .target(name: "RMoECore", dependencies: ["CKernels", "COpenBLAS"]),
+        .target(name: "RMoEData", dependencies: ["RMoECore"]),
+        .target(name: "RMoEModel", dependencies: ["RMoECore"]),
+        .target(name: "RMoEExperiments", dependencies: ["RMoECore", "RMoEModel", "RMoEData"]),
+        .executableTarget(
+            name: "rmoe",
+            dependencies: [
+                "RMoEExperiments",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RMoECoreTests", dependencies: ["RMoECore"]),
+        .testTarget(name: "RMoEDataTests", dependencies: ["RMoEData"]),
+        .testTarget(name: "RMoEModelTests", dependencies: ["RMoEModel"]),
+        .testTarget(name: "RMoEExperimentsTests", dependencies: ["RMoEExperiments"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

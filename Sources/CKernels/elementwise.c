@@ -1,0 +1,67 @@
+/* Element-wise helpers: residual add (forward) and accumulate (its backward), scaling, bias
+ * column sums and the deterministic sum of squares used by gradient clipping. */
+#ifndef RK_TEMPLATE_BODY
+#define RK_TEMPLATE_BODY
+#include "rk_internal.h"
+#include "rk_begin_f32.h"
+#include __FILE__
+#include "rk_end.h"
+#include "rk_begin_f64.h"
+#include __FILE__
+#include "rk_end.h"
+#else
+
+void FN(rk_add)(T *y, const T *a, const T *b, long n) {
+#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
+    for (long i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void FN(rk_acc)(T *y, const T *x, long n) {
+#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
+    for (long i = 0; i < n; i++) y[i] += x[i];
+}
+
+void FN(rk_scale)(T *x, long n, T s) {
+#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
+    for (long i = 0; i < n; i++) x[i] *= s;
+}
+
+void FN(rk_colsum_acc)(T *out, const T *x, int N, int D) {
+    const int slice = 32;
+    int ns = (D + slice - 1) / slice;
+#pragma omp parallel for schedule(static) if ((long)N * D >= RK_PAR_MIN)
+    for (int s = 0; s < ns; s++) {
+        int c0 = s * slice, c1 = c0 + slice < D ? c0 + slice : D;
+        for (int n = 0; n < N; n++) {
+            const T *xr = x + (long)n * D;
+            for (int c = c0; c < c1; c++) out[c] += xr[c];
+        }
+    }
+}
+
+double FN(rk_sumsq)(const T *x, long n) {
+    /* At most 64 chunks whose bounds depend on n only; 8 running sums per chunk (vectorisable);
+     * chunks added in order. */
+    enum { MAXC = 64, LANES = 8 };
+    double part[MAXC];
+    long chunk = (n + MAXC - 1) / MAXC;
+    if (chunk < 4096) chunk = 4096;
+    int nc = (int)((n + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
+    for (int c = 0; c < nc; c++) {
+        long i0 = c * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
+        double acc[LANES] = {0};
+        long i = i0;
+        for (; i + LANES <= i1; i += LANES)
+            for (int l = 0; l < LANES; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
+        double s = 0;
+        for (; i < i1; i++) s += (double)x[i] * (double)x[i];
+        for (int l = 0; l < LANES; l++) s += acc[l];
+        part[c] = s;
+    }
+    double total = 0;
+    for (int c = 0; c < nc; c++) total += part[c];
+    return total;
+}
+
+#endif

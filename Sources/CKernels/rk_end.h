@@ -1,0 +1,7 @@
+#undef T
+#undef SFX
+#undef EXP
+#undef LOG
+#undef SQRT
+#undef SIGMOID
+#undef GEMM

@@ -1,0 +1,53 @@
+/* Private helpers of the C kernels: the template machinery, the OpenMP runtime calls we use
+ * (omp.h is not on the Swift toolchain's clang path, so they are declared here) and the scalar
+ * math, written so that clang vectorises it (no libm calls in float hot loops, no fast-math). */
+#ifndef RK_INTERNAL_H
+#define RK_INTERNAL_H
+#include "rk_kernels.h"
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+#include <stdint.h>
+
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+int omp_get_max_threads(void);
+void omp_set_num_threads(int n);
+
+#define RK_CAT_(a, b) a##_##b
+#define RK_CAT(a, b) RK_CAT_(a, b)
+/* FN(rk_add) -> rk_add_f32 or rk_add_f64, depending on the SFX of the current instantiation. */
+#define FN(name) RK_CAT(name, SFX)
+
+/* Work below this many "element operations" runs on the calling thread: an OpenMP region costs
+ * a few microseconds. The decision depends only on sizes, never on the thread count. */
+#define RK_PAR_MIN 16384
+
+/* exp for float, Cephes-style: exp(x) = 2^n exp(r), |r| <= ln2/2, degree-6 polynomial.
+ * Max error about 1 ulp on [-87.3, 88.3]; returns 0 below -87.3 and clamps above. Branch-free,
+ * so loops calling it vectorise. */
+static inline float rk_expf(float x) {
+    const float hi = 88.3762626647949f, lo = -87.3365447504f;
+    float xc = x > hi ? hi : x;
+    xc = xc < lo ? lo : xc;
+    float n = __builtin_rintf(xc * 1.44269504088896341f);
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t e = ((int32_t)n + 127) << 23;
+    float s;
+    memcpy(&s, &e, sizeof s);
+    float y = p * s;
+    return x < lo ? 0.0f : y;
+}
+
+static inline float rk_sigmoidf(float x) { return 1.0f / (1.0f + rk_expf(-x)); }
+static inline double rk_sigmoidd(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+#endif

@@ -1,0 +1,38 @@
+/* SwiGLU gate of the feed-forward layer: g = silu(a1) * a3 with silu(u) = u * sigmoid(u).
+ * Backward: da1 = dg * a3 * sigmoid(a1) * (1 + a1 (1 - sigmoid(a1))),  da3 = dg * silu(a1).
+ * a is [N, 2F], each row a1 | a3 (the fused w1 | w3 product). */
+#ifndef RK_TEMPLATE_BODY
+#define RK_TEMPLATE_BODY
+#include "rk_internal.h"
+#include "rk_begin_f32.h"
+#include __FILE__
+#include "rk_end.h"
+#include "rk_begin_f64.h"
+#include __FILE__
+#include "rk_end.h"
+#else
+
+void FN(rk_swiglu_fwd)(T *g, const T *a, int N, int F) {
+#pragma omp parallel for schedule(static) if ((long)N * F >= RK_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const T *a1 = a + (long)n * 2 * F, *a3 = a1 + F;
+        T *gr = g + (long)n * F;
+        for (int i = 0; i < F; i++) gr[i] = a1[i] * SIGMOID(a1[i]) * a3[i];
+    }
+}
+
+void FN(rk_swiglu_bwd)(T *da, const T *dg, const T *a, int N, int F) {
+#pragma omp parallel for schedule(static) if ((long)N * F >= RK_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const T *a1 = a + (long)n * 2 * F, *a3 = a1 + F, *dgr = dg + (long)n * F;
+        T *da1 = da + (long)n * 2 * F, *da3 = da1 + F;
+        for (int i = 0; i < F; i++) {
+            T s = SIGMOID(a1[i]);
+            T silu = a1[i] * s;
+            da1[i] = dgr[i] * a3[i] * s * ((T)1 + a1[i] * ((T)1 - s));
+            da3[i] = dgr[i] * silu;
+        }
+    }
+}
+
+#endif

@@ -1,0 +1,4 @@
+#include <cblas.h>
+/* Thread control of the pthread build of OpenBLAS (declared in cblas.h on Debian, repeated for other builds). */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);

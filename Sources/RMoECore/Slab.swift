@@ -1,0 +1,123 @@
+/// One tensor of a model: its checkpoint name, its shape, and how the optimizer treats it.
+public struct TensorSpec: Sendable, Equatable {
+    public let name: String
+    public let shape: [Int]
+    /// Weight decay applies (false for norm weights, biases and temperatures).
+    public let decay: Bool
+    /// Updated by the optimizer (false for frozen routers and hypernetworks).
+    public let trainable: Bool
+
+    public init(_ name: String, _ shape: [Int], decay: Bool = true, trainable: Bool = true) {
+        self.name = name
+        self.shape = shape
+        self.decay = decay
+        self.trainable = trainable
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// The table of (name, shape) that lays out a slab. Parameters, gradients and both optimizer
+/// moments use the same layout, so `offset(of:)` addresses all four. Each tensor starts on a
+/// 64-byte boundary (16 Float elements).
+public struct TensorLayout: Sendable {
+    public let specs: [TensorSpec]
+    public let offsets: [Int]
+    /// Elements in the slab, padding included.
+    public let totalCount: Int
+    private let index: [String: Int]
+
+    public init(_ specs: [TensorSpec]) throws {
+        var offsets: [Int] = []
+        var index: [String: Int] = [:]
+        var at = 0
+        for (i, s) in specs.enumerated() {
+            guard index[s.name] == nil else { throw RMoEError("tensor '\(s.name)' is defined twice in the layout; this is a bug in the model's table") }
+            guard s.shape.allSatisfy({ $0 > 0 }) else { throw RMoEError("tensor '\(s.name)' has shape \(s.shape); every dimension must be positive: check the model sizes in the config") }
+            index[s.name] = i
+            offsets.append(at)
+            at += (s.count + 15) / 16 * 16
+        }
+        self.specs = specs
+        self.offsets = offsets
+        self.totalCount = at
+        self.index = index
+    }
+
+    public func position(of name: String) -> Int? { index[name] }
+    public func spec(_ name: String) -> TensorSpec? { index[name].map { specs[$0] } }
+    public func offset(of name: String) -> Int? { index[name].map { offsets[$0] } }
+
+    /// Number of parameters (padding excluded), optionally only trainable or only frozen ones.
+    public func parameterCount(trainable: Bool? = nil, where filter: (TensorSpec) -> Bool = { _ in true }) -> Int {
+        specs.filter { (trainable == nil || $0.trainable == trainable!) && filter($0) }.reduce(0) { $0 + $1.count }
+    }
+}
+
+/// Memory for every tensor of a `TensorLayout`, zero-initialised, in one allocation.
+public final class Slab<S: KernelScalar>: @unchecked Sendable {
+    public let layout: TensorLayout
+    public let base: UnsafeMutablePointer<S>
+
+    public init(_ layout: TensorLayout) {
+        self.layout = layout
+        base = .allocate(capacity: max(1, layout.totalCount))
+        base.initialize(repeating: 0, count: max(1, layout.totalCount))
+    }
+
+    deinit { base.deallocate() }
+
+    public var count: Int { layout.totalCount }
+
+    /// Pointer to the tensor called `name`; a missing name is a programming error.
+    public func pointer(_ name: String) -> UnsafeMutablePointer<S> {
+        guard let o = layout.offset(of: name) else { fatalError("no tensor '\(name)' in the layout") }
+        return base + o
+    }
+
+    public func pointer(at position: Int) -> UnsafeMutablePointer<S> { base + layout.offsets[position] }
+
+    public func buffer(_ name: String) -> UnsafeMutableBufferPointer<S> {
+        UnsafeMutableBufferPointer(start: pointer(name), count: layout.spec(name)!.count)
+    }
+
+    public func buffer(at position: Int) -> UnsafeMutableBufferPointer<S> {
+        UnsafeMutableBufferPointer(start: pointer(at: position), count: layout.specs[position].count)
+    }
+
+    public func zero() { base.update(repeating: 0, count: layout.totalCount) }
+
+    /// Copies every tensor from `other` (same layout), converting precision.
+    public func copy<O: KernelScalar>(from other: Slab<O>) {
+        precondition(other.layout.totalCount == layout.totalCount)
+        for i in 0..<layout.totalCount { base[i] = S(other.base[i]) }
+    }
+}
+
+/// Scratch memory handed out in pieces at set-up time: every activation buffer of a model comes
+/// from one of these, sized once for a shape, so the training step never allocates.
+public final class Arena<S: KernelScalar>: @unchecked Sendable {
+    private var sizes: [Int] = []
+    private(set) var base: UnsafeMutablePointer<S>? = nil
+    public private(set) var totalCount = 0
+
+    public init() {}
+
+    /// Reserves `count` elements; returns a handle resolved with `pointer(_:)` after `allocate()`.
+    public func reserve(_ count: Int) -> Int {
+        let at = totalCount
+        totalCount += (max(count, 1) + 15) / 16 * 16
+        sizes.append(count)
+        return at
+    }
+
+    public func allocate() {
+        precondition(base == nil)
+        base = .allocate(capacity: max(totalCount, 1))
+        base!.initialize(repeating: 0, count: max(totalCount, 1))
+    }
+
+    public func pointer(_ handle: Int) -> UnsafeMutablePointer<S> { base! + handle }
+
+    deinit { base?.deallocate() }
+}
