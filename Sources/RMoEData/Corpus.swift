@@ -1,0 +1,214 @@
+import Foundation
+import RMoECore
+
+/// A tokenised corpus with its three splits.
+public struct Corpus: Sendable {
+    public enum Split: String, CaseIterable, Sendable { case train, valid, test }
+    public enum Level: String, Sendable {
+        /// Bytes (V = 256): reported as bits per byte/character (BPC = nats / ln 2).
+        case bytes
+        /// Words: reported as perplexity exp(nats).
+        case words
+        /// Tokens of the synthetic source: reported as bits per token, next to the exact floor.
+        case synthetic
+    }
+
+    public let name: String
+    public let level: Level
+    public let vocabSize: Int
+    public let train: [Int32]
+    public let valid: [Int32]
+    public let test: [Int32]
+    /// Word list (index = token id) for word corpora.
+    public let vocabulary: [String]?
+    /// Where the data came from (file paths, or the generator's parameters).
+    public let source: String
+    /// For `synthetic`: the source's exact cross-entropy, per split (nats per predicted token),
+    /// under the evaluation protocol for a given sequence length (see `SyntheticSource`).
+    public let floor: [Split: Double]
+
+    public init(name: String, level: Level, vocabSize: Int, train: [Int32], valid: [Int32], test: [Int32],
+                vocabulary: [String]? = nil, source: String, floor: [Split: Double] = [:]) {
+        self.name = name; self.level = level; self.vocabSize = vocabSize
+        self.train = train; self.valid = valid; self.test = test
+        self.vocabulary = vocabulary; self.source = source; self.floor = floor
+    }
+
+    public func tokens(_ split: Split) -> [Int32] {
+        switch split {
+        case .train: train
+        case .valid: valid
+        case .test: test
+        }
+    }
+
+    /// The metric researchers report for this corpus, from a mean loss in nats.
+    public func metric(loss: Double) -> Double {
+        switch level {
+        case .bytes, .synthetic: loss / M_LN2
+        case .words: exp(loss)
+        }
+    }
+
+    /// Name of that metric.
+    public var metricName: String {
+        switch level {
+        case .bytes: "bpc"
+        case .words: "ppl"
+        case .synthetic: "bits_per_token"
+        }
+    }
+}
+
+/// The corpora the toolkit knows, and where it looks for their files.
+public enum CorpusCatalog {
+    public static let names = ["synthetic", "wikitext2-bytes", "wikitext2", "enwik8"]
+
+    /// Descriptions for `rmoe corpus list`.
+    public static let descriptions: [String: String] = [
+        "synthetic": "tokens from a seeded hidden Markov source; its exact cross-entropy is the floor (generated, no files)",
+        "wikitext2-bytes": "bytes of WikiText-2 (wikitext-2/wiki.{train,valid,test}.tokens[.gz]), V = 256, BPC",
+        "wikitext2": "words of WikiText-2, <eos> per line, vocabulary from train (33,278), PPL",
+        "enwik8": "first 10^8 bytes of Wikipedia (enwik8, enwik8.gz or enwik8.zip), 90M/5M/5M split, BPC",
+    ]
+
+    /// Directories searched, in order: `dataDir` (the --data-dir option), `$RMOE_DATA`, `./data`.
+    public static func searchPath(dataDir: String?) -> [String] {
+        var dirs: [String] = []
+        if let d = dataDir, !d.isEmpty { dirs.append(d) }
+        if let e = ProcessInfo.processInfo.environment["RMOE_DATA"], !e.isEmpty { dirs.append(e) }
+        dirs.append(FileManager.default.currentDirectoryPath + "/data")
+        return dirs
+    }
+
+    /// Loads a corpus by name. `synthetic` takes its parameters from `synthetic`.
+    public static func load(_ name: String, dataDir: String?, synthetic: SyntheticSource.Parameters = .init(),
+                            seqLen: Int = 256) throws -> Corpus {
+        switch name {
+        case "synthetic":
+            return SyntheticSource(synthetic).corpus(seqLen: seqLen)
+        case "wikitext2-bytes", "wikitext2":
+            let files = try locateWikiText(dataDir: dataDir)
+            let splits = try files.map { try readMaybeGzip($0) }
+            if name == "wikitext2-bytes" {
+                return Corpus(name: name, level: .bytes, vocabSize: 256,
+                              train: splits[0].map { Int32($0) }, valid: splits[1].map { Int32($0) },
+                              test: splits[2].map { Int32($0) }, source: files.joined(separator: ", "))
+            }
+            return try WordTokenizer.corpus(name: name, train: splits[0], valid: splits[1], test: splits[2],
+                                            source: files.joined(separator: ", "))
+        case "enwik8":
+            return try loadEnwik8(dataDir: dataDir)
+        default:
+            throw RMoEError("unknown corpus '\(name)'; use one of: \(names.joined(separator: ", "))")
+        }
+    }
+
+    /// The three WikiText-2 files (plain or .gz) in the first directory of the search path that has them.
+    public static func locateWikiText(dataDir: String?) throws -> [String] {
+        let dirs = searchPath(dataDir: dataDir)
+        for dir in dirs {
+            var found: [String] = []
+            for split in ["train", "valid", "test"] {
+                let base = "\(dir)/wikitext-2/wiki.\(split).tokens"
+                if FileManager.default.fileExists(atPath: base) { found.append(base) }
+                else if FileManager.default.fileExists(atPath: base + ".gz") { found.append(base + ".gz") }
+            }
+            if found.count == 3 { return found }
+        }
+        throw RMoEError("WikiText-2 not found (looked for wikitext-2/wiki.{train,valid,test}.tokens[.gz] in \(dirs.joined(separator: ", "))); pass --data-dir DIR or set RMOE_DATA to the folder that holds wikitext-2/")
+    }
+
+    static func readMaybeGzip(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RMoEError("cannot read \(path); check the file's permissions or pass another --data-dir")
+        }
+        let bytes = [UInt8](data)
+        if path.hasSuffix(".gz") { return try Gzip.decompress(bytes) }
+        return bytes
+    }
+
+    /// The published MD5 of enwik8's 10^8 bytes.
+    public static let enwik8MD5 = "a1fa5ffddb56f4953e226637dabbb36a"
+
+    static func loadEnwik8(dataDir: String?) throws -> Corpus {
+        let dirs = searchPath(dataDir: dataDir)
+        let candidates = dirs.flatMap { d in
+            ["\(d)/enwik8/enwik8", "\(d)/enwik8/enwik8.gz", "\(d)/enwik8/enwik8.zip", "\(d)/enwik8.zip", "\(d)/enwik8.gz"]
+                + (isRegularFile("\(d)/enwik8") ? ["\(d)/enwik8"] : [])
+        }
+        guard let path = candidates.first(where: { isRegularFile($0) }) else {
+            throw RMoEError("enwik8 not found (looked for enwik8, enwik8.gz or enwik8.zip under \(dirs.joined(separator: ", "))); download it with `rmoe corpus fetch enwik8` or put it in DIR/enwik8/ and pass --data-dir DIR")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RMoEError("cannot read \(path); check the file's permissions")
+        }
+        var bytes = [UInt8](data)
+        if path.hasSuffix(".gz") { bytes = try Gzip.decompress(bytes) }
+        else if path.hasSuffix(".zip") { bytes = try Zip.extract(bytes, entry: "enwik8") }
+        guard bytes.count == 100_000_000 else {
+            throw RMoEError("\(path) holds \(bytes.count) bytes, not enwik8's 100,000,000; the file is not enwik8 or is damaged: fetch it again")
+        }
+        var md5 = MD5()
+        bytes.withUnsafeBytes { md5.update($0) }
+        let digest = MD5.hex(md5.finalize())
+        guard digest == enwik8MD5 else {
+            throw RMoEError("\(path) has MD5 \(digest), not enwik8's \(enwik8MD5); the file is damaged: fetch it again")
+        }
+        let t = bytes.map { Int32($0) }
+        return Corpus(name: "enwik8", level: .bytes, vocabSize: 256, train: Array(t[0..<90_000_000]),
+                      valid: Array(t[90_000_000..<95_000_000]), test: Array(t[95_000_000..<100_000_000]),
+                      source: path)
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
+    }
+}
+
+/// Word-level tokenisation as in PyTorch's word_language_model example: each line is split on
+/// spaces and gets one `<eos>`; the vocabulary is the train split's words in order of first
+/// appearance (33,278 for WikiText-2). A word of valid/test that train lacks is mapped to `<unk>`.
+public enum WordTokenizer {
+    public static func corpus(name: String, train: [UInt8], valid: [UInt8], test: [UInt8], source: String) throws -> Corpus {
+        var ids: [String: Int32] = [:]
+        var words: [String] = []
+        func tokenize(_ bytes: [UInt8], grow: Bool) throws -> [Int32] {
+            var out: [Int32] = []
+            out.reserveCapacity(bytes.count / 5)
+            var i = 0
+            let n = bytes.count
+            func id(_ w: String) throws -> Int32 {
+                if let v = ids[w] { return v }
+                if grow {
+                    let v = Int32(words.count)
+                    ids[w] = v; words.append(w)
+                    return v
+                }
+                if let unk = ids["<unk>"] { return unk }
+                throw RMoEError("word '\(w)' of a held-out split is not in the train vocabulary and there is no <unk>; use the official WikiText files")
+            }
+            while i < n {
+                // One line: [i, lineEnd).
+                var lineEnd = i
+                while lineEnd < n && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+                var j = i
+                while j < lineEnd {
+                    while j < lineEnd && (bytes[j] == 0x20 || bytes[j] == 0x09 || bytes[j] == 0x0D) { j += 1 }
+                    let start = j
+                    while j < lineEnd && !(bytes[j] == 0x20 || bytes[j] == 0x09 || bytes[j] == 0x0D) { j += 1 }
+                    if j > start { out.append(try id(String(decoding: bytes[start..<j], as: UTF8.self))) }
+                }
+                out.append(try id("<eos>"))
+                i = lineEnd + 1
+            }
+            return out
+        }
+        let tr = try tokenize(train, grow: true)
+        let va = try tokenize(valid, grow: false)
+        let te = try tokenize(test, grow: false)
+        return Corpus(name: name, level: .words, vocabSize: words.count, train: tr, valid: va, test: te,
+                      vocabulary: words, source: source)
+    }
+}

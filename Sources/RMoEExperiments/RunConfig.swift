@@ -1,0 +1,362 @@
+import Foundation
+import RMoECore
+import RMoEData
+import RMoEModel
+
+/// Everything a run depends on, with defaults. Researchers change it with a config file and
+/// `--set key=value`; precedence is defaults < file < command line. The field table below is the
+/// only list of field names: it parses, validates, prints and saves them.
+public struct RunConfig: Sendable, Equatable {
+    public var model = ModelConfig()
+    /// Corpus name (see `rmoe corpus list`).
+    public var corpus = "synthetic"
+    public var steps = 1000
+    public var seed = 1
+    /// Threads for all parallel work; 0 = every core.
+    public var threads = 0
+    // Optimizer and schedule.
+    public var lr = 1e-3
+    public var lrMin = 1e-4
+    public var schedule = "cosine"
+    public var warmup = 100
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    public var adamEps = 1e-8
+    public var weightDecay = 0.0
+    public var gradClip = 1.0
+    // Logging, evaluation and checkpoints.
+    public var logEvery = 10
+    public var evalEvery = 200
+    public var evalBatches = 16
+    public var checkpointEvery = 200
+    /// Evaluate the whole valid and test splits at the end.
+    public var finalEval = true
+    /// Cap on windows per split in the final evaluation (0 = the whole split).
+    public var finalEvalWindows = 0
+    // Synthetic corpus.
+    public var synthetic = SyntheticSource.Parameters()
+
+    public init() {}
+
+    /// Threads actually used.
+    public var resolvedThreads: Int { threads > 0 ? threads : System.coreCount }
+}
+
+/// One named config field: how to read it from text or JSON, how to write it, and its help line.
+public struct ConfigField: Sendable {
+    public let name: String
+    public let help: String
+    public let type: String
+    let read: @Sendable (RunConfig) -> JSONValue
+    let write: @Sendable (inout RunConfig, JSONValue, String) throws -> Void
+}
+
+/// The values a flat JSON config can hold.
+public enum JSONValue: Sendable, Equatable {
+    case int(Int), double(Double), bool(Bool), string(String)
+
+    /// Exact JSON text (Doubles in Swift's shortest round-trip form).
+    public var jsonText: String {
+        switch self {
+        case .int(let i): return String(i)
+        case .double(let d): return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)") : "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .string(let s): return JSONText.quote(s)
+        }
+    }
+
+    /// Text for tables and --set.
+    public var plainText: String {
+        switch self {
+        case .int(let i): return String(i)
+        case .double(let d): return "\(d)"
+        case .bool(let b): return b ? "true" : "false"
+        case .string(let s): return s
+        }
+    }
+}
+
+extension RunConfig {
+    static func field<V: ConfigScalar>(_ name: String, _ kp: WritableKeyPath<RunConfig, V> & Sendable, _ help: String,
+                                       check: (@Sendable (V) -> String?)? = nil) -> ConfigField {
+        ConfigField(name: name, help: help, type: V.typeName,
+                    read: { $0[keyPath: kp].json },
+                    write: { cfg, value, origin in
+                        guard let v = V(json: value) else {
+                            throw RMoEError("\(origin): \(name) = \(value.plainText) is not a valid \(V.typeName); \(help)")
+                        }
+                        if let problem = check?(v) {
+                            throw RMoEError("\(origin): \(name) = \(value.plainText): \(problem)")
+                        }
+                        cfg[keyPath: kp] = v
+                    })
+    }
+
+    static func choice(_ name: String, _ kp: WritableKeyPath<RunConfig, String> & Sendable, _ choices: [String], _ help: String) -> ConfigField {
+        field(name, kp, help + " (\(choices.joined(separator: " | ")))") { v in
+            choices.contains(v) ? nil : "unknown value; use one of: \(choices.joined(separator: ", "))"
+        }
+    }
+
+    static let positive: @Sendable (Int) -> String? = { $0 > 0 ? nil : "must be positive" }
+    static let nonNegative: @Sendable (Int) -> String? = { $0 >= 0 ? nil : "must be zero or positive" }
+    static let positiveReal: @Sendable (Double) -> String? = { $0 > 0 && $0.isFinite ? nil : "must be a positive number" }
+    static let nonNegativeReal: @Sendable (Double) -> String? = { $0 >= 0 && $0.isFinite ? nil : "must be zero or a positive number" }
+    static let unitInterval: @Sendable (Double) -> String? = { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1)" }
+
+    /// Every field, in the order configs are printed and saved.
+    public static let fields: [ConfigField] = [
+        // Model (architecture.md section 2).
+        field("vocab", \.model.vocab, "vocabulary size; set by the corpus (setting it is checked against the corpus)", check: positive),
+        field("d_model", \.model.dModel, "model width d", check: positive),
+        field("layers", \.model.layers, "number of layers L", check: positive),
+        field("heads", \.model.heads, "attention heads", check: positive),
+        field("experts", \.model.experts, "experts per layer E", check: positive),
+        field("top_k", \.model.topK, "experts per token k", check: positive),
+        field("expert_width", \.model.expertWidth, "expert hidden width f", check: positive),
+        field("ffn_width", \.model.ffnWidth, "dense FFN hidden width; 0 = top_k * expert_width", check: nonNegative),
+        choice("expert", \.model.expert, ["swiglu", "relu"], "expert kind"),
+        field("router", \.model.router, "router name (`rmoe routers` lists them); dense = a dense SwiGLU FFN"),
+        field("router_dim", \.model.routerDim, "RMoE recurrent width p", check: positive),
+        field("router_bias", \.model.routerBias, "biases in router linear maps"),
+        field("balance_coef", \.model.balanceCoef, "weight of the summed per-layer balance loss", check: nonNegativeReal),
+        field("rope_theta", \.model.ropeTheta, "RoPE base", check: positiveReal),
+        field("norm_eps", \.model.normEps, "RMSNorm epsilon", check: positiveReal),
+        field("init_std", \.model.initStd, "std of the normal init of every matrix", check: nonNegativeReal),
+        field("seq_len", \.model.seqLen, "tokens per sequence", check: positive),
+        field("batch", \.model.batch, "sequences per step", check: positive),
+        // Run.
+        field("corpus", \.corpus, "corpus (synthetic | wikitext2-bytes | wikitext2 | enwik8)") { v in
+            CorpusCatalog.names.contains(v) ? nil : "unknown corpus; use one of: \(CorpusCatalog.names.joined(separator: ", "))"
+        },
+        field("steps", \.steps, "training steps", check: positive),
+        field("seed", \.seed, "seed of initialisation and batch order", check: nonNegative),
+        field("threads", \.threads, "threads for all parallel work; 0 = every core", check: nonNegative),
+        // Optimizer.
+        field("lr", \.lr, "peak learning rate", check: positiveReal),
+        field("lr_min", \.lrMin, "final learning rate of the cosine schedule", check: nonNegativeReal),
+        choice("schedule", \.schedule, ["cosine", "constant"], "learning-rate schedule after warm-up"),
+        field("warmup", \.warmup, "linear warm-up steps", check: nonNegative),
+        field("beta1", \.beta1, "AdamW beta1", check: unitInterval),
+        field("beta2", \.beta2, "AdamW beta2", check: unitInterval),
+        field("adam_eps", \.adamEps, "AdamW epsilon", check: positiveReal),
+        field("weight_decay", \.weightDecay, "decoupled weight decay (not on norms, biases, temperatures)", check: nonNegativeReal),
+        field("grad_clip", \.gradClip, "global gradient-norm clip; 0 = off", check: nonNegativeReal),
+        // Logging and evaluation.
+        field("log_every", \.logEvery, "steps per metrics line (mean train loss over them)", check: positive),
+        field("eval_every", \.evalEvery, "steps between validation evaluations; 0 = never", check: nonNegative),
+        field("eval_batches", \.evalBatches, "batches of the validation split used during training", check: positive),
+        field("checkpoint_every", \.checkpointEvery, "steps between checkpoints (a multiple of log_every)", check: positive),
+        field("final_eval", \.finalEval, "evaluate the whole valid and test splits at the end"),
+        field("final_eval_windows", \.finalEvalWindows, "cap on sequences per split in the final evaluation; 0 = whole split", check: nonNegative),
+        // Synthetic corpus.
+        field("synthetic_seed", \.synthetic.seedInt, "seed of the synthetic source (shared by all runs)", check: nonNegative),
+        field("synthetic_states", \.synthetic.states, "hidden states of the synthetic source", check: positive),
+        field("synthetic_vocab", \.synthetic.vocab, "tokens of the synthetic source", check: { $0 >= 2 ? nil : "must be at least 2" }),
+        field("synthetic_branching", \.synthetic.branching, "successor states per state", check: positive),
+        field("synthetic_emission_support", \.synthetic.emissionSupport, "tokens each state emits", check: positive),
+        field("synthetic_train_tokens", \.synthetic.trainTokens, "tokens in the synthetic train split", check: positive),
+        field("synthetic_eval_tokens", \.synthetic.evalTokens, "tokens in each synthetic held-out split", check: positive),
+    ]
+
+    static let fieldIndex: [String: Int] = Dictionary(uniqueKeysWithValues: fields.enumerated().map { ($1.name, $0) })
+
+    public static func field(named name: String) -> ConfigField? { fieldIndex[name].map { fields[$0] } }
+
+    /// Sets one field from text (`--set key=value`); `origin` names where it came from in errors.
+    public mutating func set(_ key: String, text: String, origin: String = "--set") throws {
+        guard let f = Self.field(named: key) else { throw Self.unknownKey(key, origin: origin) }
+        try f.write(&self, .string(text), origin)
+    }
+
+    /// Applies one `key=value` assignment.
+    public mutating func apply(assignment: String, origin: String = "--set") throws {
+        guard let eq = assignment.firstIndex(of: "=") else {
+            throw RMoEError("\(origin) '\(assignment)' is not key=value; write for example --set lr=3e-4")
+        }
+        let key = String(assignment[..<eq]).trimmingCharacters(in: .whitespaces)
+        let value = String(assignment[assignment.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+        try set(key, text: value, origin: origin)
+    }
+
+    /// Applies a flat JSON object `{"field": value, ...}`; unknown keys are errors.
+    public mutating func apply(json object: [String: Any], origin: String) throws {
+        for key in object.keys.sorted() {
+            guard let f = Self.field(named: key) else { throw Self.unknownKey(key, origin: origin) }
+            let raw = object[key]!
+            let value: JSONValue
+            if let b = raw as? Bool, CFGetTypeIDIsBool(raw) { value = .bool(b) }
+            else if let n = raw as? NSNumber {
+                value = CFNumberIsFloat(n) ? .double(n.doubleValue) : .int(n.intValue)
+            }
+            else if let s = raw as? String { value = .string(s) }
+            else { throw RMoEError("\(origin): \(key) has a value of an unsupported kind (lists and objects are for sweep files); give a number, a string or true/false") }
+            try f.write(&self, value, origin)
+        }
+    }
+
+    /// Reads a config file (JSON object of fields) and applies it.
+    public mutating func apply(file path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RMoEError("config file \(path) cannot be read; check the path")
+        }
+        let obj: Any
+        do { obj = try JSONSerialization.jsonObject(with: data) } catch {
+            throw RMoEError("config file \(path) is not valid JSON (\(error.localizedDescription)); fix the syntax")
+        }
+        guard let dict = obj as? [String: Any] else {
+            throw RMoEError("config file \(path) must hold one JSON object of fields, like {\"lr\": 3e-4}")
+        }
+        try apply(json: dict, origin: path)
+    }
+
+    static func unknownKey(_ key: String, origin: String) -> RMoEError {
+        let close = fields.map(\.name).filter { editDistance($0, key) <= 2 }
+        let hint = close.isEmpty ? "`rmoe config --fields` lists every field" : "did you mean \(close.joined(separator: " or "))?"
+        return RMoEError("\(origin): unknown config field '\(key)'; \(hint)")
+    }
+
+    /// Checks the whole config (sizes, cross-field rules).
+    public func validate() throws {
+        try model.validate()
+        if checkpointEvery % logEvery != 0 {
+            throw RMoEError("checkpoint_every = \(checkpointEvery) must be a multiple of log_every = \(logEvery), so a resumed run logs the same lines")
+        }
+        if lrMin > lr { throw RMoEError("lr_min = \(lrMin) is above lr = \(lr); lower lr_min") }
+    }
+
+    /// The resolved config as JSON, fields in table order.
+    public var jsonText: String {
+        "{\n" + Self.fields.map { "  \(JSONText.quote($0.name)): \($0.read(self).jsonText)" }.joined(separator: ",\n") + "\n}\n"
+    }
+
+    /// The value of a field as text.
+    public func value(of name: String) -> String? { Self.field(named: name).map { $0.read(self).plainText } }
+
+    /// Parses a config saved by `jsonText` (strictly).
+    public static func fromJSON(_ text: String, origin: String) throws -> RunConfig {
+        guard let data = text.data(using: .utf8), let dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw RMoEError("\(origin) does not hold a JSON config object; the run folder is damaged")
+        }
+        var c = RunConfig()
+        try c.apply(json: dict, origin: origin)
+        return c
+    }
+}
+
+extension SyntheticSource.Parameters {
+    var seedInt: Int {
+        get { Int(truncatingIfNeeded: seed) }
+        set { seed = UInt64(truncatingIfNeeded: newValue) }
+    }
+}
+
+/// Values a config field can hold.
+protocol ConfigScalar: Sendable {
+    static var typeName: String { get }
+    init?(json: JSONValue)
+    var json: JSONValue { get }
+}
+
+extension Int: ConfigScalar {
+    static var typeName: String { "integer" }
+    init?(json: JSONValue) {
+        switch json {
+        case .int(let i): self = i
+        case .double(let d) where d == d.rounded() && abs(d) < 1e15: self = Int(d)
+        case .string(let s):
+            if let i = Int(s.replacingOccurrences(of: "_", with: "")) { self = i }
+            else if let d = Double(s), d == d.rounded(), abs(d) < 1e15 { self = Int(d) }
+            else { return nil }
+        default: return nil
+        }
+    }
+    var json: JSONValue { .int(self) }
+}
+
+extension Double: ConfigScalar {
+    static var typeName: String { "number" }
+    init?(json: JSONValue) {
+        switch json {
+        case .int(let i): self = Double(i)
+        case .double(let d): self = d
+        case .string(let s): guard let d = Double(s), d.isFinite else { return nil }; self = d
+        default: return nil
+        }
+    }
+    var json: JSONValue { .double(self) }
+}
+
+extension Bool: ConfigScalar {
+    static var typeName: String { "boolean (true or false)" }
+    init?(json: JSONValue) {
+        switch json {
+        case .bool(let b): self = b
+        case .string(let s):
+            switch s.lowercased() {
+            case "true", "1", "yes", "on": self = true
+            case "false", "0", "no", "off": self = false
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+    var json: JSONValue { .bool(self) }
+}
+
+extension String: ConfigScalar {
+    static var typeName: String { "string" }
+    init?(json: JSONValue) {
+        guard case .string(let s) = json, !s.isEmpty else { return nil }
+        self = s
+    }
+    var json: JSONValue { .string(self) }
+}
+
+/// Foundation on Linux bridges JSON booleans to NSNumber; tell them apart from 0 and 1.
+func CFGetTypeIDIsBool(_ v: Any) -> Bool {
+    guard let n = v as? NSNumber else { return false }
+    return String(cString: n.objCType) == "c" || type(of: n) == type(of: NSNumber(value: true))
+}
+
+func CFNumberIsFloat(_ n: NSNumber) -> Bool {
+    let t = String(cString: n.objCType)
+    return t == "d" || t == "f"
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var prev = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var cur = [i] + [Int](repeating: 0, count: b.count)
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        prev = cur
+    }
+    return prev[b.count]
+}
+
+/// Minimal JSON text helpers (key order preserved, exact numbers).
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    /// A one-line JSON object from ordered (key, value) pairs.
+    public static func object(_ pairs: [(String, JSONValue)]) -> String {
+        "{" + pairs.map { "\(quote($0.0)): \($0.1.jsonText)" }.joined(separator: ", ") + "}"
+    }
+}

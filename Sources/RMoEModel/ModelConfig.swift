@@ -1,0 +1,96 @@
+import RMoECore
+
+/// The model's sizes and choices (architecture.md section 2). Field names in configs, `--set`,
+/// checkpoint metadata and summary.csv are the snake_case names in `RunConfig`'s field table.
+public struct ModelConfig: Codable, Sendable, Equatable {
+    /// Vocabulary size V (set from the corpus).
+    public var vocab = 256
+    /// Model width d.
+    public var dModel = 256
+    /// Number of layers L.
+    public var layers = 8
+    /// Attention heads H (head width d / H, even, for RoPE).
+    public var heads = 4
+    /// Experts per layer E.
+    public var experts = 16
+    /// Experts per token k.
+    public var topK = 4
+    /// Expert hidden width f.
+    public var expertWidth = 128
+    /// Hidden width of the dense FFN; 0 means top_k * expert_width (matched active FLOPs).
+    public var ffnWidth = 0
+    /// Expert kind: `swiglu` or `relu`.
+    public var expert = "swiglu"
+    /// Router name, or `dense` for a dense SwiGLU FFN in every layer.
+    public var router = "dense"
+    /// RMoE recurrent width p.
+    public var routerDim = 64
+    /// Biases in the router's linear maps.
+    public var routerBias = true
+    /// Weight of the summed per-layer balance loss.
+    public var balanceCoef = 0.01
+    /// RoPE base.
+    public var ropeTheta = 10000.0
+    /// RMSNorm epsilon.
+    public var normEps = 1e-6
+    /// Standard deviation of the normal initialisation of every matrix.
+    public var initStd = 0.02
+    /// Tokens per sequence.
+    public var seqLen = 256
+    /// Sequences per step.
+    public var batch = 8
+
+    public init() {}
+
+    public var headDim: Int { dModel / heads }
+    /// Width F of the dense FFN.
+    public var denseWidth: Int { ffnWidth > 0 ? ffnWidth : topK * expertWidth }
+    public var isDense: Bool { router == "dense" }
+
+    /// Checks sizes; each failure names the field and the fix.
+    public func validate() throws {
+        func need(_ ok: Bool, _ msg: String) throws { if !ok { throw RMoEError(msg) } }
+        try need(vocab >= 2, "vocab = \(vocab) is too small; it must be at least 2 (it is set by the corpus)")
+        try need(dModel > 0 && dModel % 4 == 0, "d_model = \(dModel) must be a positive multiple of 4")
+        try need(layers >= 1, "layers = \(layers) must be at least 1")
+        try need(heads >= 1 && dModel % heads == 0, "heads = \(heads) must divide d_model = \(dModel)")
+        try need(headDim % 2 == 0, "head width d_model / heads = \(headDim) must be even for RoPE; change heads or d_model")
+        try need(denseWidth > 0 && denseWidth % 4 == 0, "ffn_width = \(denseWidth) must be a positive multiple of 4")
+        try need(seqLen >= 1, "seq_len = \(seqLen) must be at least 1")
+        try need(batch >= 1, "batch = \(batch) must be at least 1")
+        try need(normEps > 0, "norm_eps = \(normEps) must be positive")
+        try need(ropeTheta > 1, "rope_theta = \(ropeTheta) must be greater than 1")
+        try need(initStd >= 0, "init_std = \(initStd) must be non-negative")
+        try need(["swiglu", "relu"].contains(expert), "expert = '\(expert)' is unknown; use swiglu or relu")
+        try need(router == "dense", "router = '\(router)' is not available in this build; use router = dense")
+    }
+
+    /// The parameter table: every tensor's checkpoint name and shape, in slab order
+    /// (architecture.md sections 2 and 3). This one table drives the parameter, gradient and
+    /// optimizer slabs, initialisation and checkpoints.
+    public func parameterSpecs() -> [TensorSpec] {
+        let d = dModel, V = vocab, F = denseWidth
+        var specs: [TensorSpec] = [TensorSpec("tok_emb.weight", [V, d])]
+        for i in 0..<layers {
+            let p = "layers.\(i)."
+            specs.append(TensorSpec(p + "attn_norm.weight", [d], decay: false))
+            for w in ["wq", "wk", "wv", "wo"] { specs.append(TensorSpec(p + "attn.\(w).weight", [d, d])) }
+            specs.append(TensorSpec(p + "moe_norm.weight", [d], decay: false))
+            specs.append(TensorSpec(p + "ffn.w1.weight", [F, d]))
+            specs.append(TensorSpec(p + "ffn.w3.weight", [F, d]))
+            specs.append(TensorSpec(p + "ffn.w2.weight", [d, F]))
+        }
+        specs.append(TensorSpec("norm.weight", [d], decay: false))
+        specs.append(TensorSpec("lm_head.weight", [V, d]))
+        return specs
+    }
+
+    /// Matmul FLOPs of one forward pass over `batch * seqLen` tokens (2 per multiply-add),
+    /// counting the causal attention products at full square size (the usual convention).
+    public var forwardFlops: Double {
+        let T = Double(batch * seqLen), d = Double(dModel), S = Double(seqLen)
+        let attn = 2 * T * d * 4 * d + 2 * 2 * T * S * d
+        let ffn = 2 * T * d * Double(denseWidth) * 3
+        return Double(layers) * (attn + ffn) + 2 * T * d * Double(vocab)
+    }
+}

@@ -1,0 +1,63 @@
+import RMoECore
+
+/// AdamW over a parameter slab (PyTorch `torch.optim.AdamW` arithmetic), with global
+/// gradient-norm clipping. Moments live in two slabs of the parameter layout. Tensors whose spec
+/// says `decay: false` (norms, biases, temperatures) get no weight decay; frozen tensors
+/// (`trainable: false`) are never touched.
+public final class AdamW<S: KernelScalar> {
+    public let layout: TensorLayout
+    public let expAvg: Slab<S>
+    public let expAvgSq: Slab<S>
+    /// Updates done so far (the bias corrections use step = updates + 1).
+    public var updates = 0
+    public var beta1: Double, beta2: Double, eps: Double, weightDecay: Double
+
+    public init(layout: TensorLayout, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 0) {
+        self.layout = layout
+        expAvg = Slab(layout)
+        expAvgSq = Slab(layout)
+        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+    }
+
+    /// Global L2 norm of the trainable gradients (Double accumulation, thread-count independent).
+    public static func gradientNorm(_ grads: Slab<S>) -> Double {
+        var total = 0.0
+        for (i, spec) in grads.layout.specs.enumerated() where spec.trainable {
+            total += S.sumOfSquares(grads.pointer(at: i), spec.count)
+        }
+        return total.squareRoot()
+    }
+
+    /// Clips the gradients to `maxNorm` as `torch.nn.utils.clip_grad_norm_` does
+    /// (coefficient maxNorm / (norm + 1e-6), applied when below 1). Returns the norm before clipping.
+    @discardableResult
+    public static func clip(_ grads: Slab<S>, maxNorm: Double) -> Double {
+        let norm = gradientNorm(grads)
+        guard maxNorm > 0 else { return norm }
+        let coef = maxNorm / (norm + 1e-6)
+        if coef < 1 {
+            for (i, spec) in grads.layout.specs.enumerated() where spec.trainable {
+                S.scale(grads.pointer(at: i), spec.count, S(coef))
+            }
+        }
+        return norm
+    }
+
+    /// One update of every trainable tensor with learning rate `lr`.
+    public func step(params: Slab<S>, grads: Slab<S>, lr: Double) {
+        updates += 1
+        let bc1 = 1 - pow(beta1, Double(updates)), bc2 = 1 - pow(beta2, Double(updates))
+        for (i, spec) in layout.specs.enumerated() where spec.trainable {
+            S.adamw(params.pointer(at: i), expAvg.pointer(at: i), expAvgSq.pointer(at: i), grads.pointer(at: i), spec.count,
+                    lr: S(lr), beta1: S(beta1), beta2: S(beta2), eps: S(eps),
+                    weightDecay: S(spec.decay ? weightDecay : 0),
+                    biasCorrection1: S(bc1), biasCorrection2: S(bc2))
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,57 @@
+import ArgumentParser
+import RMoECore
+import RMoEExperiments
+
+/// Options shared by every command that builds a run config.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "A JSON config file of fields (applied over the defaults).")
+    var config: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set any config field, e.g. --set lr=3e-4 (repeatable; applied last).", valueName: "key=value"))
+    var assignments: [String] = []
+
+    @Option(help: "Corpus: synthetic, wikitext2-bytes, wikitext2 or enwik8.") var corpus: String?
+    @Option(help: "Router name (dense = dense FFN).") var router: String?
+    @Option(help: "Training steps.") var steps: Int?
+    @Option(help: "Seed of initialisation and batch order.") var seed: Int?
+    @Option(help: "Threads for all parallel work (0 = every core).") var threads: Int?
+    @Option(help: "Number of layers.") var layers: Int?
+    @Option(name: .customLong("d-model"), help: "Model width.") var dModel: Int?
+    @Option(help: "Attention heads.") var heads: Int?
+    @Option(help: "Sequences per step.") var batch: Int?
+    @Option(name: .customLong("seq-len"), help: "Tokens per sequence.") var seqLen: Int?
+
+    /// The named options as `key=value` assignments (they count as command-line settings).
+    var namedAssignments: [String] {
+        var a: [String] = []
+        if let corpus { a.append("corpus=\(corpus)") }
+        if let router { a.append("router=\(router)") }
+        if let steps { a.append("steps=\(steps)") }
+        if let seed { a.append("seed=\(seed)") }
+        if let threads { a.append("threads=\(threads)") }
+        if let layers { a.append("layers=\(layers)") }
+        if let dModel { a.append("d_model=\(dModel)") }
+        if let heads { a.append("heads=\(heads)") }
+        if let batch { a.append("batch=\(batch)") }
+        if let seqLen { a.append("seq_len=\(seqLen)") }
+        return a
+    }
+
+    /// Every command-line setting, in the order applied.
+    var allAssignments: [String] { namedAssignments + assignments }
+
+    /// defaults < file < command line.
+    func resolve(base: RunConfig = RunConfig()) throws -> RunConfig {
+        var c = base
+        if let config { try c.apply(file: config) }
+        for a in namedAssignments { try c.apply(assignment: a, origin: "option") }
+        for a in assignments { try c.apply(assignment: a, origin: "--set") }
+        try c.validate()
+        return c
+    }
+}
+
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Folder holding the corpora (searched before $RMOE_DATA and ./data).")
+    var dataDir: String?
+}

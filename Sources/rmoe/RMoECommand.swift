@@ -1,0 +1,12 @@
+import ArgumentParser
+import RMoECore
+
+@main
+struct RMoECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rmoe",
+        abstract: "Mixture-of-Experts language models on the CPU: train, evaluate, benchmark.",
+        discussion: "Configs: defaults < --config FILE < --set key=value and the named options. `rmoe config --fields` lists every field.",
+        subcommands: [Train.self, Eval.self, CorpusCommand.self, ConfigCommand.self, Bench.self]
+    )
+}

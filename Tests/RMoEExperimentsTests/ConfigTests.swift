@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import RMoECore
+@testable import RMoEExperiments
+
+@Suite("Config: precedence, strict keys and values")
+struct ConfigTests {
+    @Test("defaults < file < command line")
+    func precedence() throws {
+        let dir = Fixtures.tempDir()
+        let path = dir + "/c.json"
+        try "{\"lr\": 0.002, \"layers\": 3, \"router_bias\": false}".write(toFile: path, atomically: true, encoding: .utf8)
+        var c = RunConfig()
+        try c.apply(file: path)
+        try c.apply(assignment: "lr=5e-4")
+        #expect(c.lr == 5e-4)
+        #expect(c.model.layers == 3)
+        #expect(c.model.routerBias == false)
+        #expect(c.model.dModel == 256)
+    }
+
+    @Test("unknown keys and bad values are errors naming the key", arguments: [
+        ("lrr=1", "lrr"), ("lr=abc", "lr"), ("layers=0", "layers"), ("layers=2.5", "layers"), ("corpus=wiki", "corpus"),
+        ("schedule=linear", "schedule"), ("router_bias=maybe", "router_bias"), ("noequals", "key=value")])
+    func badSet(assignment: String, named: String) {
+        var c = RunConfig()
+        #expect { try c.apply(assignment: assignment) } throws: { e in
+            (e as? RMoEError)?.message.contains(named) == true && !((e as? RMoEError)?.message.contains("\n") ?? true)
+        }
+    }
+
+    @Test("an unknown key in a file is an error; a near miss gets a suggestion")
+    func unknownInFile() throws {
+        let dir = Fixtures.tempDir()
+        let path = dir + "/c.json"
+        try "{\"d_modle\": 64}".write(toFile: path, atomically: true, encoding: .utf8)
+        var c = RunConfig()
+        #expect { try c.apply(file: path) } throws: { e in
+            let m = (e as? RMoEError)?.message ?? ""
+            return m.contains("d_modle") && m.contains("d_model")
+        }
+    }
+
+    @Test("the saved config parses back to the same config")
+    func roundTrip() throws {
+        var c = RunConfig()
+        c.lr = 3.7e-4; c.model.layers = 5; c.corpus = "wikitext2-bytes"; c.model.routerBias = false; c.synthetic.seed = 99
+        let back = try RunConfig.fromJSON(c.jsonText, origin: "test")
+        #expect(back == c)
+        #expect(back.jsonText == c.jsonText)
+    }
+}

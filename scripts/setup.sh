@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the system packages the toolkit needs (OpenBLAS, LLVM's OpenMP runtime) when missing.
+set -euo pipefail
+missing=()
+for p in libopenblas-dev libomp-dev; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get install -y "${missing[@]}" >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y "${missing[@]}"; }
+fi
