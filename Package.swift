@@ -40,7 +40,13 @@ let package = Package(
         .target(name: "RMoECore", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "RMoEData", dependencies: ["RMoECore"]),
         .target(name: "RMoEModel", dependencies: ["RMoECore"]),
-        .target(name: "RMoEExperiments", dependencies: ["RMoECore", "RMoEModel", "RMoEData"]),
+        .target(
+            name: "RMoEExperiments",
+            dependencies: ["RMoECore", "RMoEModel", "RMoEData"],
+            // The Swift SIMD kernels of `rmoe bench kernels` get the same CPU target as the C
+            // kernels (-march=native), so the comparison of the two runtimes is fair.
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"])]
+        ),
         .executableTarget(
             name: "rmoe",
             dependencies: [

@@ -6,3 +6,4 @@
 #define SQRT sqrtf
 #define SIGMOID rk_sigmoidf
 #define GEMM cblas_sgemm
+#define TANH rk_tanhf

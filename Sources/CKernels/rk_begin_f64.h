@@ -6,3 +6,4 @@
 #define SQRT sqrt
 #define SIGMOID rk_sigmoidd
 #define GEMM cblas_dgemm
+#define TANH tanh

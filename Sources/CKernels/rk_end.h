@@ -5,3 +5,4 @@
 #undef SQRT
 #undef SIGMOID
 #undef GEMM
+#undef TANH

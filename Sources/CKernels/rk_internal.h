@@ -47,6 +47,31 @@ static inline float rk_expf(float x) {
     return x < lo ? 0.0f : y;
 }
 
+/* tanh for float, Cephes-style: odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above
+ * (both computed, then selected, so loops vectorise). Relative error about 2 ulp. */
+static inline float rk_tanhf(float x) {
+    float ax = x < 0 ? -x : x;
+    float z = x * x;
+    float small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z
+                    + 1.33314422036E-1f) * z - 3.33332819422E-1f) * z * x + x;
+    float big = 1.0f - 2.0f / (rk_expf(2.0f * ax) + 1.0f);
+    big = x < 0 ? -big : big;
+    return ax < 0.625f ? small : big;
+}
+
+/* Dynamic schedule by hand: the schedule(dynamic) code of this clang needs a newer libomp than
+ * Debian's. Iterations are claimed from an atomic counter; results must not depend on which
+ * thread runs an iteration (each writes its own outputs). */
+#define RK_FOR_DYNAMIC(i, n, ...)                                                  \
+    do {                                                                            \
+        long rk_next_ = 0, rk_n_ = (n);                                             \
+        _Pragma("omp parallel if (rk_n_ > 1)") for (;;) {                           \
+            long i = __atomic_fetch_add(&rk_next_, 1, __ATOMIC_RELAXED);            \
+            if (i >= rk_n_) break;                                                  \
+            __VA_ARGS__                                                             \
+        }                                                                           \
+    } while (0)
+
 static inline float rk_sigmoidf(float x) { return 1.0f / (1.0f + rk_expf(-x)); }
 static inline double rk_sigmoidd(double x) { return 1.0 / (1.0 + exp(-x)); }
 

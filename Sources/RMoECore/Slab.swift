@@ -1,15 +1,30 @@
-/// One tensor of a model: its checkpoint name, its shape, and how the optimizer treats it.
+/// How a tensor is initialised.
+public enum TensorInit: Sendable, Equatable {
+    /// Normal(0, std).
+    case normal(Double)
+    /// Uniform(-bound, bound) (PyTorch's default for Linear and recurrent cells: bound 1/sqrt(fan_in)).
+    case uniform(Double)
+    case ones
+    case zeros
+    /// Orthogonal rows (QR of a Gaussian) times `gain`, then each row rescaled to norm `rowNorm`.
+    case orthogonal(gain: Double, rowNorm: Double)
+}
+
+/// One tensor of a model: its checkpoint name, its shape, how it is initialised and how the
+/// optimizer treats it.
 public struct TensorSpec: Sendable, Equatable {
     public let name: String
     public let shape: [Int]
+    public let initializer: TensorInit
     /// Weight decay applies (false for norm weights, biases and temperatures).
     public let decay: Bool
     /// Updated by the optimizer (false for frozen routers and hypernetworks).
     public let trainable: Bool
 
-    public init(_ name: String, _ shape: [Int], decay: Bool = true, trainable: Bool = true) {
+    public init(_ name: String, _ shape: [Int], init initializer: TensorInit, decay: Bool = true, trainable: Bool = true) {
         self.name = name
         self.shape = shape
+        self.initializer = initializer
         self.decay = decay
         self.trainable = trainable
     }
@@ -94,30 +109,24 @@ public final class Slab<S: KernelScalar>: @unchecked Sendable {
     }
 }
 
-/// Scratch memory handed out in pieces at set-up time: every activation buffer of a model comes
-/// from one of these, sized once for a shape, so the training step never allocates.
-public final class Arena<S: KernelScalar>: @unchecked Sendable {
-    private var sizes: [Int] = []
-    private(set) var base: UnsafeMutablePointer<S>? = nil
-    public private(set) var totalCount = 0
+/// Memory for activations and scratch, handed out once at set-up: every buffer of a model comes
+/// from one of these, sized for a fixed shape, so the training step never allocates. Buffers are
+/// zeroed and live as long as the pool.
+public final class BufferPool: @unchecked Sendable {
+    private var blocks: [(UnsafeMutableRawPointer, Int)] = []
+    /// Bytes handed out.
+    public private(set) var bytes = 0
 
     public init() {}
 
-    /// Reserves `count` elements; returns a handle resolved with `pointer(_:)` after `allocate()`.
-    public func reserve(_ count: Int) -> Int {
-        let at = totalCount
-        totalCount += (max(count, 1) + 15) / 16 * 16
-        sizes.append(count)
-        return at
+    public func make<T>(_ count: Int, of type: T.Type = T.self) -> UnsafeMutablePointer<T> {
+        let n = max(count, 1) * MemoryLayout<T>.stride
+        let p = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 64)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: n)
+        blocks.append((p, n))
+        bytes += n
+        return p.bindMemory(to: T.self, capacity: max(count, 1))
     }
 
-    public func allocate() {
-        precondition(base == nil)
-        base = .allocate(capacity: max(totalCount, 1))
-        base!.initialize(repeating: 0, count: max(totalCount, 1))
-    }
-
-    public func pointer(_ handle: Int) -> UnsafeMutablePointer<S> { base! + handle }
-
-    deinit { base?.deallocate() }
+    deinit { for (p, _) in blocks { p.deallocate() } }
 }

@@ -107,7 +107,7 @@ extension RunConfig {
     /// Every field, in the order configs are printed and saved.
     public static let fields: [ConfigField] = [
         // Model (architecture.md section 2).
-        field("vocab", \.model.vocab, "vocabulary size; set by the corpus (setting it is checked against the corpus)", check: positive),
+        field("vocab", \.model.vocab, "vocabulary size; always taken from the corpus when training", check: positive),
         field("d_model", \.model.dModel, "model width d", check: positive),
         field("layers", \.model.layers, "number of layers L", check: positive),
         field("heads", \.model.heads, "attention heads", check: positive),
@@ -116,9 +116,15 @@ extension RunConfig {
         field("expert_width", \.model.expertWidth, "expert hidden width f", check: positive),
         field("ffn_width", \.model.ffnWidth, "dense FFN hidden width; 0 = top_k * expert_width", check: nonNegative),
         choice("expert", \.model.expert, ["swiglu", "relu"], "expert kind"),
-        field("router", \.model.router, "router name (`rmoe routers` lists them); dense = a dense SwiGLU FFN"),
+        field("router", \.model.router, "router name (`rmoe routers` lists them); dense = a dense SwiGLU FFN") { v in
+            v == "dense" || Routers.family(of: v) != nil ? nil : "unknown router; use one of: dense, \(Routers.names.joined(separator: ", "))"
+        },
         field("router_dim", \.model.routerDim, "RMoE recurrent width p", check: positive),
         field("router_bias", \.model.routerBias, "biases in router linear maps"),
+        choice("router_init", \.model.routerInit, ["torch", "normal"], "router init: PyTorch Linear/GRU default U(±1/sqrt(fan_in)), or N(0, init_std) with zero biases"),
+        field("alpha", \.model.alpha, "rmoe-np-r: weight of the previous layer's logits"),
+        choice("np_residual", \.model.npResidual, ["own", "accumulated"], "rmoe-np-r: add the previous layer's own logits or its accumulated logits"),
+        choice("expert_init", \.model.expertInit, ["normal", "fastmoe", "torch"], "expert init: N(0, init_std); fastmoe U(±1/sqrt(out*in)); torch U(±1/sqrt(in)) per expert"),
         field("balance_coef", \.model.balanceCoef, "weight of the summed per-layer balance loss", check: nonNegativeReal),
         field("rope_theta", \.model.ropeTheta, "RoPE base", check: positiveReal),
         field("norm_eps", \.model.normEps, "RMSNorm epsilon", check: positiveReal),

@@ -80,7 +80,7 @@ public final class Trainer {
         var first = 0
         while first < total {
             w.fill(first: first, batch: B, input: model.tokens, target: model.targets, limitWindows: total)
-            model.forward(training: false)
+            model.forward(training: false)   // the per-token cross-entropies; the balance term is not part of the metric
             for x in model.lastLosses { sum += Double(x) }
             count += model.lastCountedTokens
             first += B
@@ -133,12 +133,13 @@ public final class Trainer {
         } else {
             progress.line("resuming at step \(startStep) of \(c.steps)")
         }
-        var intervalLoss = 0.0, intervalSteps = 0, intervalStart = System.now(), lastNorm = 0.0
+        var intervalLoss = 0.0, intervalCE = 0.0, intervalBalance = 0.0, intervalSteps = 0, intervalStart = System.now(), lastNorm = 0.0
         var lastTrainLoss = Double.nan
         let runStart = System.now(), secondsBefore = trainSeconds
         while step < c.steps {
             let (loss, norm) = trainStep()
             intervalLoss += loss; intervalSteps += 1; lastNorm = norm
+            intervalCE += model.lastCrossEntropy; intervalBalance += model.lastBalance
             trainSeconds = secondsBefore + (System.now() - runStart)
             let done = step - startStep
             let perStep = (System.now() - runStart) / Double(done)
@@ -150,6 +151,7 @@ public final class Trainer {
                 lastTrainLoss = intervalLoss / Double(intervalSteps)
                 try log?.append(JSONText.object([
                     ("step", .int(step)), ("split", .string("train")), ("loss", .double(lastTrainLoss)),
+                    ("ce", .double(intervalCE / Double(intervalSteps))), ("balance", .double(intervalBalance / Double(intervalSteps))),
                     ("lr", .double(Self.learningRate(c, step: step - 1))), ("grad_norm", .double(lastNorm)),
                     ("tokens_per_s", .double(tps.rounded())), ("elapsed_s", .double((trainSeconds * 1000).rounded() / 1000)),
                 ]))
@@ -157,7 +159,7 @@ public final class Trainer {
                     progress.line(String(format: "step %d/%d  loss %.4f  lr %.2e  %@ tok/s  ETA %@", step, c.steps, lastTrainLoss,
                                          Self.learningRate(c, step: step - 1), formatCount(tps), formatDuration(perStep * Double(c.steps - step))))
                 }
-                intervalLoss = 0; intervalSteps = 0; intervalStart = System.now()
+                intervalLoss = 0; intervalCE = 0; intervalBalance = 0; intervalSteps = 0; intervalStart = System.now()
             }
             if c.evalEvery > 0 && step % c.evalEvery == 0 && step < c.steps {
                 let v = evaluate(.valid, windows: c.evalBatches * c.model.batch)

@@ -1,11 +1,12 @@
 import RMoECore
 
 /// The language model of architecture.md section 2: embedding, L pre-norm blocks
-/// (attention, then a feed-forward layer), final RMSNorm, untied LM head, mean cross-entropy.
+/// (attention, then a dense or Mixture-of-Experts feed-forward layer), final RMSNorm, untied LM
+/// head; loss = mean cross-entropy + balance_coef * sum over layers of the balance loss.
 ///
 /// All parameters live in one slab laid out by `ModelConfig.parameterSpecs()`; gradients use a
-/// second slab of the same layout. Activations for a fixed (batch, seq_len) are reserved once
-/// in an arena, so `forward` / `backward` never allocate.
+/// second slab of the same layout. Activations for a fixed (batch, seq_len) come from a buffer
+/// pool filled once, so `forward` / `backward` never allocate.
 public final class LanguageModel<S: KernelScalar> {
     public let config: ModelConfig
     public let layout: TensorLayout
@@ -16,16 +17,20 @@ public final class LanguageModel<S: KernelScalar> {
     public let targets: UnsafeMutablePointer<Int32>
     public var rows: Int { config.batch * config.seqLen }
 
-    private let arena: Arena<S>
-    private let ropeTables: UnsafeMutablePointer<S>   // cos [S, hd/2] then sin [S, hd/2]
+    private let pool = BufferPool()
     private let embedding: Embedding<S>
     private let blocks: [Block<S>]
     private let finalNorm: RMSNorm<S>
     private let lmHead, lmHeadGrad: UnsafeMutablePointer<S>
-    // Activations.
     private let xs: [UnsafeMutablePointer<S>]       // residual stream x_0 ... x_L
     private let xnFinal, rstdFinal, logits, losses, dx, dxn: UnsafeMutablePointer<S>
-    private var countedTokens = 0
+    /// The router state shared across layers (RMoE), if any.
+    public let routerShared: AnyObject?
+
+    /// Cross-entropy (mean nats per counted token) and summed per-layer balance loss of the last forward.
+    public private(set) var lastCrossEntropy = 0.0
+    public private(set) var lastBalance = 0.0
+    public private(set) var lastCountedTokens = 0
 
     public init(config: ModelConfig) throws {
         try config.validate()
@@ -34,65 +39,51 @@ public final class LanguageModel<S: KernelScalar> {
         params = Slab(layout)
         grads = Slab(layout)
         let T = config.batch * config.seqLen, d = config.dModel, V = config.vocab, L = config.layers
-        tokens = .allocate(capacity: T); tokens.initialize(repeating: 0, count: T)
-        targets = .allocate(capacity: T); targets.initialize(repeating: -1, count: T)
+        let pool = self.pool
+        tokens = pool.make(T); targets = pool.make(T)
+        for i in 0..<T { targets[i] = -1 }
         let (cosTable, sinTable) = Attention<S>.ropeTables(seqLen: config.seqLen, headDim: config.headDim, theta: config.ropeTheta)
-        ropeTables = .allocate(capacity: 2 * cosTable.count)
-        ropeTables.initialize(from: cosTable + sinTable, count: 2 * cosTable.count)
+        let rope: UnsafeMutablePointer<S> = pool.make(2 * cosTable.count)
+        rope.update(from: cosTable + sinTable, count: 2 * cosTable.count)
         lmHead = params.pointer("lm_head.weight")
         lmHeadGrad = grads.pointer("lm_head.weight")
-
-        // Reserve every buffer, then allocate once.
-        let arena = Arena<S>()
-        self.arena = arena
-        let hx = (0...L).map { _ in arena.reserve(T * d) }
-        let hFinal = [arena.reserve(T * d), arena.reserve(T), arena.reserve(T * V), arena.reserve(T), arena.reserve(T * d), arena.reserve(T * d)]
-        let attnScratch = Attention<S>.scratchCount(B: config.batch, S: config.seqLen, d: d, H: config.heads).map { arena.reserve($0) }
-        let ffnScratch = DenseFFN<S>.scratchCount(T: T, F: config.denseWidth).map { arena.reserve($0) }
-        let blockSaved = (0..<L).map { _ in Block<S>.savedCount(config).map { arena.reserve($0) } }
-        arena.allocate()
-
-        xs = hx.map { arena.pointer($0) }
-        xnFinal = arena.pointer(hFinal[0]); rstdFinal = arena.pointer(hFinal[1]); logits = arena.pointer(hFinal[2])
-        losses = arena.pointer(hFinal[3]); dx = arena.pointer(hFinal[4]); dxn = arena.pointer(hFinal[5])
+        xs = (0...L).map { _ in pool.make(T * d) }
+        xnFinal = pool.make(T * d); rstdFinal = pool.make(T); logits = pool.make(T * V)
+        losses = pool.make(T); dx = pool.make(T * d); dxn = pool.make(T * d)
         embedding = Embedding(weight: params.pointer("tok_emb.weight"), weightGrad: grads.pointer("tok_emb.weight"), dim: d)
         finalNorm = RMSNorm(weight: params.pointer("norm.weight"), weightGrad: grads.pointer("norm.weight"), dim: d, eps: S(config.normEps))
-        let rope = (cos: UnsafePointer(ropeTables), sin: UnsafePointer(ropeTables + cosTable.count))
+        let shared = config.isDense ? nil : Routers.family(of: config.router)!.makeShared(config, buffers: pool, scalar: S.self)
+        routerShared = shared
+        let attnScratch = Attention<S>.scratchCount(B: config.batch, S: config.seqLen, d: d, H: config.heads).map { pool.make($0, of: S.self) }
+        let ffnScratch = config.isDense ? DenseFFN<S>.scratchCount(T: T, F: config.denseWidth).map { pool.make($0, of: S.self) } : []
+        let moeScratch = config.isDense ? nil : MoELayer<S>.Scratch(config, pool)
         let (params, grads) = (self.params, self.grads)
         blocks = (0..<L).map { i in
-            Block(index: i, config: config, params: params, grads: grads, rope: rope,
-                                saved: blockSaved[i].map { arena.pointer($0) },
-                                attnScratch: attnScratch.map { arena.pointer($0) },
-                                ffnScratch: ffnScratch.map { arena.pointer($0) })
+            Block(index: i, config: config, params: params, grads: grads, pool: pool,
+                  rope: (UnsafePointer(rope), UnsafePointer(rope + cosTable.count)),
+                  attnScratch: attnScratch, ffnScratch: ffnScratch, moeScratch: moeScratch, routerShared: shared)
         }
-    }
-
-    deinit {
-        tokens.deallocate()
-        targets.deallocate()
-        ropeTables.deallocate()
     }
 
     /// Bytes of activation and scratch memory.
-    public var activationBytes: Int { arena.totalCount * MemoryLayout<S>.stride }
+    public var activationBytes: Int { pool.bytes }
 
-    /// Normal(0, init_std) for every matrix, ones for norm weights. Each tensor draws from its own
-    /// stream (seed, name), so adding a tensor never changes the others' values.
+    /// The MoE layers (empty for a dense model).
+    public var moeLayers: [MoELayer<S>] { blocks.compactMap { if case .moe(let m) = $0.ffn { m } else { nil } } }
+
+    /// Initialises every tensor as its spec says (normal(0, init_std) for matrices, ones for norms,
+    /// the routers' own inits). Each tensor draws from its own stream (seed, name), so adding a
+    /// tensor never changes the others' values.
     public func initialize(seed: UInt64) {
         for (i, spec) in layout.specs.enumerated() {
-            let buf = params.buffer(at: i)
-            if spec.name.hasSuffix("norm.weight") {
-                buf.update(repeating: 1)
-            } else {
-                var rng = Xoshiro256(seed: seed, stream: stableHash("init:" + spec.name))
-                for j in 0..<buf.count { buf[j] = S(rng.normal() * config.initStd) }
-            }
+            var rng = Xoshiro256(seed: seed, stream: stableHash("init:" + spec.name))
+            Initializer.fill(params.buffer(at: i), spec: spec, rng: &rng)
         }
     }
 
-    /// Forward pass over the batch in `tokens` / `targets`. Returns the mean cross-entropy (nats)
-    /// over counted targets. When `training`, the logits buffer is replaced by its gradient so that
-    /// `backward()` can follow.
+    /// Forward pass over the batch in `tokens` / `targets`. Returns the total loss: mean
+    /// cross-entropy over counted targets + balance_coef * summed balance loss. When `training`,
+    /// the logits buffer is replaced by its gradient so that `backward()` can follow.
     @discardableResult
     public func forward(training: Bool) -> Double {
         let T = rows, d = config.dModel, V = config.vocab
@@ -102,11 +93,15 @@ public final class LanguageModel<S: KernelScalar> {
         Linear.forward(logits, xnFinal, lmHead, T, d, V)
         var counted = 0
         for t in 0..<T where targets[t] >= 0 { counted += 1 }
-        countedTokens = counted
+        lastCountedTokens = counted
         S.crossEntropy(losses, logits, targets, T, V, gradScale: training && counted > 0 ? 1 / S(counted) : 0)
         var total = 0.0
         for t in 0..<T { total += Double(losses[t]) }
-        return counted > 0 ? total / Double(counted) : 0
+        lastCrossEntropy = counted > 0 ? total / Double(counted) : 0
+        var balance = 0.0
+        for block in blocks { if case .moe(let m) = block.ffn { balance += m.balanceLoss } }
+        lastBalance = balance
+        return lastCrossEntropy + config.balanceCoef * balance
     }
 
     /// Backward pass of the last `forward(training: true)`; accumulates into `grads`.
@@ -116,13 +111,10 @@ public final class LanguageModel<S: KernelScalar> {
         dx.update(repeating: 0, count: T * d)
         finalNorm.backward(dx: dx, dy: dxn, x: xs[config.layers], rstd: rstdFinal, rows: T)
         for i in stride(from: config.layers - 1, through: 0, by: -1) {
-            blocks[i].backward(dx: dx, dxn: dxn, xIn: xs[i])
+            blocks[i].backward(dx: dx, dxn: dxn, xIn: xs[i], balanceCoef: S(config.balanceCoef))
         }
         embedding.backward(dx: dx, tokens: tokens, rows: T)
     }
-
-    /// Tokens counted by the last forward pass.
-    public var lastCountedTokens: Int { countedTokens }
 
     /// Per-token losses of the last forward pass [B * S] (0 where not counted).
     public var lastLosses: UnsafeBufferPointer<S> { UnsafeBufferPointer(start: losses, count: rows) }
@@ -135,33 +127,38 @@ public final class LanguageModel<S: KernelScalar> {
     }
 }
 
+/// The feed-forward layer of a block.
+enum FeedForward<S: KernelScalar> {
+    case dense(DenseFFN<S>)
+    case moe(MoELayer<S>)
+}
+
 /// One transformer layer: `h = x + Attn(RMSNorm(x))`, `x' = h + FFN(RMSNorm(h))`.
 struct Block<S: KernelScalar> {
     let attnNorm, ffnNorm: RMSNorm<S>
     let attention: Attention<S>
-    let ffn: DenseFFN<S>
+    let ffn: FeedForward<S>
     let T, d: Int
     let xn1, rstd1, h, xn2, rstd2: UnsafeMutablePointer<S>
 
-    static func savedCount(_ c: ModelConfig) -> [Int] {
-        let T = c.batch * c.seqLen, d = c.dModel
-        return [T * d, T, T * d, T * d, T]
-            + Attention<S>.savedCount(B: c.batch, S: c.seqLen, d: d, H: c.heads)
-            + DenseFFN<S>.savedCount(T: T, F: c.denseWidth)
-    }
-
-    init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>,
-         rope: (cos: UnsafePointer<S>, sin: UnsafePointer<S>),
-         saved: [UnsafeMutablePointer<S>], attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>]) {
+    init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool,
+         rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
+         moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?) {
         let p = "layers.\(i)."
         T = c.batch * c.seqLen; d = c.dModel
         attnNorm = RMSNorm(weight: params.pointer(p + "attn_norm.weight"), weightGrad: grads.pointer(p + "attn_norm.weight"), dim: d, eps: S(c.normEps))
         ffnNorm = RMSNorm(weight: params.pointer(p + "moe_norm.weight"), weightGrad: grads.pointer(p + "moe_norm.weight"), dim: d, eps: S(c.normEps))
-        xn1 = saved[0]; rstd1 = saved[1]; h = saved[2]; xn2 = saved[3]; rstd2 = saved[4]
+        xn1 = pool.make(T * d); rstd1 = pool.make(T); h = pool.make(T * d); xn2 = pool.make(T * d); rstd2 = pool.make(T)
         attention = Attention(params: params, grads: grads, prefix: p + "attn.", B: c.batch, seqLen: c.seqLen, d: d, H: c.heads,
-                              rope: rope, saved: Array(saved[5..<8]), scratch: attnScratch)
-        ffn = DenseFFN(params: params, grads: grads, prefix: p + "ffn.", T: T, d: d, F: c.denseWidth,
-                       saved: Array(saved[8..<10]), scratch: ffnScratch)
+                              rope: (cos: rope.0, sin: rope.1),
+                              saved: Attention<S>.savedCount(B: c.batch, S: c.seqLen, d: d, H: c.heads).map { pool.make($0) },
+                              scratch: attnScratch)
+        if c.isDense {
+            ffn = .dense(DenseFFN(params: params, grads: grads, prefix: p + "ffn.", T: T, d: d, F: c.denseWidth,
+                                  saved: DenseFFN<S>.savedCount(T: T, F: c.denseWidth).map { pool.make($0) }, scratch: ffnScratch))
+        } else {
+            ffn = .moe(MoELayer(layer: i, config: c, params: params, grads: grads, pool: pool, shared: routerShared, scratch: moeScratch!))
+        }
     }
 
     func forward(xOut: UnsafeMutablePointer<S>, xIn: UnsafePointer<S>) {
@@ -170,14 +167,50 @@ struct Block<S: KernelScalar> {
         attention.forward(y: h, x: xn1)
         ffnNorm.forward(y: xn2, rstd: rstd2, x: h, rows: T)
         xOut.update(from: h, count: T * d)
-        ffn.forward(y: xOut, x: xn2)
+        switch ffn {
+        case .dense(let f): f.forward(y: xOut, x: xn2)
+        case .moe(let m): m.forward(y: xOut, x: xn2)
+        }
     }
 
     /// On entry `dx` = dL/dxOut; on exit dL/dxIn. `dxn` is scratch [T, d].
-    func backward(dx: UnsafeMutablePointer<S>, dxn: UnsafeMutablePointer<S>, xIn: UnsafePointer<S>) {
-        ffn.backward(dx: dxn, dy: dx, x: xn2)
+    func backward(dx: UnsafeMutablePointer<S>, dxn: UnsafeMutablePointer<S>, xIn: UnsafePointer<S>, balanceCoef: S) {
+        switch ffn {
+        case .dense(let f): f.backward(dx: dxn, dy: dx, x: xn2)
+        case .moe(let m): m.backward(dx: dxn, dy: dx, x: xn2, balanceCoef: balanceCoef)
+        }
         ffnNorm.backward(dx: dx, dy: dxn, x: h, rstd: rstd2, rows: T)
         attention.backward(dx: dxn, dy: dx, x: xn1)
         attnNorm.backward(dx: dx, dy: dxn, x: xIn, rstd: rstd1, rows: T)
+    }
+}
+
+/// Fills a tensor according to its `TensorInit`.
+public enum Initializer {
+    public static func fill<S: KernelScalar>(_ buf: UnsafeMutableBufferPointer<S>, spec: TensorSpec, rng: inout Xoshiro256) {
+        switch spec.initializer {
+        case .ones: buf.update(repeating: 1)
+        case .zeros: buf.update(repeating: 0)
+        case .normal(let std): for j in 0..<buf.count { buf[j] = S(rng.normal() * std) }
+        case .uniform(let bound): for j in 0..<buf.count { buf[j] = S((2 * rng.uniform() - 1) * bound) }
+        case .orthogonal(let gain, let rowNorm):
+            // Rows over the last dimension: Gram-Schmidt on Gaussian rows (orthonormal while
+            // rows <= cols), scaled to length `gain`, or to `rowNorm` when that is positive.
+            let cols = spec.shape.last!, rows = spec.count / cols
+            var m = (0..<spec.count).map { _ in rng.normal() }
+            for r in 0..<rows {
+                for q in 0..<min(r, cols) where r < cols {
+                    var dot = 0.0
+                    for c in 0..<cols { dot += m[r * cols + c] * m[q * cols + c] }
+                    for c in 0..<cols { m[r * cols + c] -= dot * m[q * cols + c] }
+                }
+                var norm = 0.0
+                for c in 0..<cols { norm += m[r * cols + c] * m[r * cols + c] }
+                for c in 0..<cols { m[r * cols + c] /= max(norm.squareRoot(), 1e-12) }   // unit rows
+            }
+            let scale = rowNorm > 0 ? rowNorm : gain
+            for j in 0..<m.count { m[j] *= scale }
+            for j in 0..<buf.count { buf[j] = S(m[j]) }
+        }
     }
 }

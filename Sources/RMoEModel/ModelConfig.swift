@@ -21,8 +21,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var ffnWidth = 0
     /// Expert kind: `swiglu` or `relu`.
     public var expert = "swiglu"
-    /// Router name, or `dense` for a dense SwiGLU FFN in every layer.
-    public var router = "dense"
+    /// Router name (`Routers.names`), or `dense` for a dense SwiGLU FFN in every layer.
+    public var router = "smoe"
+    /// Init of router parameters: `torch` (PyTorch defaults: Linear and GRU U(±1/sqrt(fan_in)),
+    /// the enwik8 code base) or `normal` (N(0, init_std), biases 0: the Hugging Face code).
+    public var routerInit = "torch"
+    /// RMoE-NP-r: weight alpha of the previous layer's logits.
+    public var alpha = 0.5
+    /// RMoE-NP-r: the residual is the previous layer's `own` logits (default) or its `accumulated` logits.
+    public var npResidual = "own"
+    /// Init of expert weights: `normal` (N(0, init_std), biases 0), `fastmoe` (the enwik8 code's
+    /// quirk: U(±1/sqrt(out*in)) over the stacked [E, out, in] tensor, biases 0), or `torch`
+    /// (per expert U(±1/sqrt(in)) for weights and biases).
+    public var expertInit = "normal"
     /// RMoE recurrent width p.
     public var routerDim = 64
     /// Biases in the router's linear maps.
@@ -46,6 +57,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Width F of the dense FFN.
     public var denseWidth: Int { ffnWidth > 0 ? ffnWidth : topK * expertWidth }
     public var isDense: Bool { router == "dense" }
+    public var isReLUExpert: Bool { expert == "relu" }
+    /// Width of the expert's first product H: 2f for SwiGLU (w1 | w3), f for ReLU.
+    public var expertHiddenStride: Int { isReLUExpert ? expertWidth : 2 * expertWidth }
 
     /// Checks sizes; each failure names the field and the fix.
     public func validate() throws {
@@ -62,26 +76,57 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try need(ropeTheta > 1, "rope_theta = \(ropeTheta) must be greater than 1")
         try need(initStd >= 0, "init_std = \(initStd) must be non-negative")
         try need(["swiglu", "relu"].contains(expert), "expert = '\(expert)' is unknown; use swiglu or relu")
-        try need(router == "dense", "router = '\(router)' is not available in this build; use router = dense")
+        try need(router == "dense" || Routers.family(of: router) != nil,
+                 "router = '\(router)' is unknown; use one of: dense, \(Routers.names.joined(separator: ", ")) (`rmoe routers` describes them)")
+        if !isDense {
+            try need(experts >= 1 && experts <= 1024, "experts = \(experts) must be between 1 and 1024")
+            try need(topK >= 1 && topK <= min(experts, 64), "top_k = \(topK) must be between 1 and min(experts, 64) = \(min(experts, 64))")
+            try need(expertWidth >= 1, "expert_width = \(expertWidth) must be positive")
+        }
+        try need(["torch", "normal"].contains(routerInit), "router_init = '\(routerInit)' is unknown; use torch or normal")
+        try need(["normal", "fastmoe", "torch"].contains(expertInit), "expert_init = '\(expertInit)' is unknown; use normal, fastmoe or torch")
+        try need(["own", "accumulated"].contains(npResidual), "np_residual = '\(npResidual)' is unknown; use own or accumulated")
     }
 
-    /// The parameter table: every tensor's checkpoint name and shape, in slab order
+    /// The parameter table: every tensor's checkpoint name, shape and init, in slab order
     /// (architecture.md sections 2 and 3). This one table drives the parameter, gradient and
     /// optimizer slabs, initialisation and checkpoints.
     public func parameterSpecs() -> [TensorSpec] {
-        let d = dModel, V = vocab, F = denseWidth
-        var specs: [TensorSpec] = [TensorSpec("tok_emb.weight", [V, d])]
+        let d = dModel, V = vocab, F = denseWidth, E = experts, f = expertWidth
+        let w = TensorInit.normal(initStd)
+        var specs: [TensorSpec] = [TensorSpec("tok_emb.weight", [V, d], init: w)]
         for i in 0..<layers {
             let p = "layers.\(i)."
-            specs.append(TensorSpec(p + "attn_norm.weight", [d], decay: false))
-            for w in ["wq", "wk", "wv", "wo"] { specs.append(TensorSpec(p + "attn.\(w).weight", [d, d])) }
-            specs.append(TensorSpec(p + "moe_norm.weight", [d], decay: false))
-            specs.append(TensorSpec(p + "ffn.w1.weight", [F, d]))
-            specs.append(TensorSpec(p + "ffn.w3.weight", [F, d]))
-            specs.append(TensorSpec(p + "ffn.w2.weight", [d, F]))
+            specs.append(TensorSpec(p + "attn_norm.weight", [d], init: .ones, decay: false))
+            for m in ["wq", "wk", "wv", "wo"] { specs.append(TensorSpec(p + "attn.\(m).weight", [d, d], init: w)) }
+            specs.append(TensorSpec(p + "moe_norm.weight", [d], init: .ones, decay: false))
+            if isDense {
+                specs.append(TensorSpec(p + "ffn.w1.weight", [F, d], init: w))
+                specs.append(TensorSpec(p + "ffn.w3.weight", [F, d], init: w))
+                specs.append(TensorSpec(p + "ffn.w2.weight", [d, F], init: w))
+                continue
+            }
+            specs += Routers.family(of: router)!.layerSpecs(self, layer: i)
+            let e = p + "moe.experts."
+            func expertTensorInit(out: Int, inDim: Int) -> TensorInit {
+                switch self.expertInit {
+                case "fastmoe": return .uniform(1 / Double(out * inDim).squareRoot())
+                case "torch": return .uniform(1 / Double(inDim).squareRoot())
+                default: return w
+                }
+            }
+            specs.append(TensorSpec(e + "w1", [E, f, d], init: expertTensorInit(out: f, inDim: d)))
+            if !isReLUExpert { specs.append(TensorSpec(e + "w3", [E, f, d], init: expertTensorInit(out: f, inDim: d))) }
+            specs.append(TensorSpec(e + "w2", [E, d, f], init: expertTensorInit(out: d, inDim: f)))
+            if isReLUExpert {
+                let torch = self.expertInit == "torch"
+                specs.append(TensorSpec(e + "b1", [E, f], init: torch ? .uniform(1 / Double(d).squareRoot()) : .zeros, decay: false))
+                specs.append(TensorSpec(e + "b2", [E, d], init: torch ? .uniform(1 / Double(f).squareRoot()) : .zeros, decay: false))
+            }
         }
-        specs.append(TensorSpec("norm.weight", [d], decay: false))
-        specs.append(TensorSpec("lm_head.weight", [V, d]))
+        if !isDense { specs += Routers.family(of: router)!.sharedSpecs(self) }
+        specs.append(TensorSpec("norm.weight", [d], init: .ones, decay: false))
+        specs.append(TensorSpec("lm_head.weight", [V, d], init: w))
         return specs
     }
 
@@ -90,7 +135,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var forwardFlops: Double {
         let T = Double(batch * seqLen), d = Double(dModel), S = Double(seqLen)
         let attn = 2 * T * d * 4 * d + 2 * 2 * T * S * d
-        let ffn = 2 * T * d * Double(denseWidth) * 3
+        let ffn: Double
+        if isDense {
+            ffn = 2 * T * d * Double(denseWidth) * 3
+        } else {
+            let f = Double(expertWidth), k = Double(topK)
+            ffn = 2 * T * k * d * f * (isReLUExpert ? 2 : 3) + Routers.family(of: router)!.forwardFlops(self) / Double(layers)
+        }
         return Double(layers) * (attn + ffn) + 2 * T * d * Double(vocab)
     }
 }

@@ -6,8 +6,10 @@ import Testing
 enum ModelFixtures {
     /// A tiny configuration: sizes small enough that every parameter can be finite-differenced.
     static func tiny(vocab: Int = 11, d: Int = 8, layers: Int = 2, heads: Int = 2, ffn: Int = 12,
-                     seqLen: Int = 5, batch: Int = 2) -> ModelConfig {
+                     seqLen: Int = 5, batch: Int = 2, router: String = "dense") -> ModelConfig {
         var c = ModelConfig()
+        c.router = router
+        c.experts = 4; c.topK = 2; c.expertWidth = 6; c.routerDim = 5
         c.vocab = vocab; c.dModel = d; c.layers = layers; c.heads = heads; c.ffnWidth = ffn
         c.seqLen = seqLen; c.batch = batch
         c.initStd = 0.3        // well-conditioned gradients for the check
@@ -24,24 +26,21 @@ enum ModelFixtures {
         }
         m.targets[m.config.seqLen - 1] = -1
     }
-}
 
-@Suite("Whole-model gradient (finite differences, Double)")
-struct ModelGradientTests {
-    @Test("every parameter of a tiny dense model", arguments: [
-        ModelFixtures.tiny(), ModelFixtures.tiny(d: 12, layers: 3, heads: 3, ffn: 8, seqLen: 7, batch: 1)])
-    func denseModel(config: ModelConfig) throws {
-        let m = try LanguageModel<Double>(config: config)
-        m.initialize(seed: 1)
-        ModelFixtures.fillBatch(m, seed: 2)
+    /// Worst finite-difference error over every element of every tensor (the analytic gradient
+    /// from one forward/backward). Returns (error, tensor name, index).
+    /// Frozen tensors are skipped (their gradient is zero by definition; callers check that).
+    /// `beforeDifferences` runs after the analytic pass (rmoe-detach freezes its states there).
+    static func worstGradientError(_ m: LanguageModel<Double>, h: Double = 1e-5,
+                                   beforeDifferences: () -> Void = {}) -> (error: Double, name: String, index: Int) {
         m.grads.zero()
         m.forward(training: true)
         m.backward()
-        // Finite differences over every element of every tensor.
+        beforeDifferences()
         var worst = (error: 0.0, name: "", index: 0)
         let maxGrad = (0..<m.layout.totalCount).map { abs(m.grads.base[$0]) }.max()!
-        let floor = 1e-3 * maxGrad, h = 1e-5
-        for (pos, spec) in m.layout.specs.enumerated() {
+        let floor = 1e-3 * maxGrad
+        for (pos, spec) in m.layout.specs.enumerated() where spec.trainable {
             let p = m.params.pointer(at: pos), g = m.grads.pointer(at: pos)
             for j in 0..<spec.count {
                 let saved = p[j]
@@ -53,6 +52,19 @@ struct ModelGradientTests {
                 if err > worst.error { worst = (err, spec.name, j) }
             }
         }
+        return worst
+    }
+}
+
+@Suite("Whole-model gradient (finite differences, Double)")
+struct ModelGradientTests {
+    @Test("every parameter of a tiny dense model", arguments: [
+        ModelFixtures.tiny(), ModelFixtures.tiny(d: 12, layers: 3, heads: 3, ffn: 8, seqLen: 7, batch: 1)])
+    func denseModel(config: ModelConfig) throws {
+        let m = try LanguageModel<Double>(config: config)
+        m.initialize(seed: 1)
+        ModelFixtures.fillBatch(m, seed: 2)
+        let worst = ModelFixtures.worstGradientError(m)
         #expect(worst.error < 1e-6, "worst: \(worst)")
     }
 }

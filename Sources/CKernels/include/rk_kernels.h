@@ -2,7 +2,7 @@
  * rk_kernels.h -- the C kernels of the rmoe toolkit.
  *
  * Every kernel exists for float (suffix _f32) and double (suffix _f64); both are generated from
- * one template (tmpl/*.h), so the Double gradient checks exercise the same code as training.
+ * one template per file (each .c includes itself once per precision), so the Double gradient checks exercise the same code as training.
  * Conventions (as in llm.c): row-major, outputs first, then inputs, then sizes. A backward
  * kernel that says "accumulates" adds (+=) into its gradient outputs; "writes" overwrites.
  * Kernels parallelise with OpenMP over work items whose boundaries do not depend on the thread
@@ -26,6 +26,29 @@ int rk_get_threads(void);
 void rk_set_blas_threads(int n);
 /* Runs body(ctx, i) for i in [0, n) on the OpenMP team (dynamic schedule). For Swift callers. */
 void rk_parallel_for(long n, void *ctx, void (*body)(void *ctx, long i));
+
+/* Routing of one MoE layer: which sorted row each (token, slot) pair went to, and the work list
+ * of the expert tasks. Built by rk_moe_route from the top-k expert ids; shared by the float and
+ * double dispatch kernels. All arrays are owned by the caller (sized with rk_moe_task_capacity). */
+typedef struct {
+    int ntok, nexp, topk;   /* tokens T, experts E, slots per token k */
+    const int32_t *idx;     /* [T, k] expert of each slot (input) */
+    int32_t *counts;        /* [E] (token, slot) pairs per expert */
+    int32_t *offsets;       /* [E + 1] first sorted row of each expert */
+    int32_t *pos;           /* [T * k] sorted row of pair (t, j) */
+    int32_t *rowtok;        /* [T * k] token of each sorted row */
+    int32_t *tasks;         /* [capacity * 3] (expert, row begin, row end) of the row-tile tasks */
+    int ntasks;
+    int32_t *wtasks;        /* [capacity * 4] (expert, matrix, out-row begin, out-row end) weight tasks */
+    int nwtasks;
+} rk_route_t;
+
+/* Upper bounds of the task lists for T tokens, E experts, k slots, widths d and f. */
+int rk_moe_task_capacity(int T, int E, int k, int d, int f);
+/* Stable counting sort of the (token, slot) pairs by expert (token order, then slot order, within
+ * an expert), and the task lists: row tiles of at most RK_MOE_TILE rows per expert (so experts
+ * with many tokens are split), and weight-gradient tiles ordered by cost. Depends only on idx. */
+void rk_moe_route(rk_route_t *r, int d, int f, int relu);
 
 #define RK_DECLARE(T, SFX) \
 /* C[M,N] = alpha * op(A) op(B) + beta * C, tiles of rows (or columns) of C run in parallel,  \
@@ -76,7 +99,51 @@ double rk_sumsq_##SFX(const T *x, long n);                                      
 /* AdamW step (PyTorch semantics): p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;  \
    p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), bc = 1 - beta^step. */                     \
 void rk_adamw_##SFX(T *p, T *m, T *v, const T *g, long n, T lr, T b1, T b2, T eps, T wd,         \
-                    T bc1, T bc2);
+                    T bc1, T bc2);                                                                \
+/* Row softmax of z * scale: p [N, E]. */                                                         \
+void rk_softmax_rows_##SFX(T *p, const T *z, int N, int E, T scale);                             \
+/* Top-k of each row of z [N, E] (ties: lower index first; slots in descending order) and the   \
+   gate weights w [N, k] = softmax over the selected logits. */                                   \
+void rk_topk_gate_##SFX(int32_t *idx, T *w, const T *z, int N, int E, int k);                    \
+/* Switch balance loss E * sum_e f_e P_e with f_e = n_e / (T k), P_e = sum_t p_te / (T k). */     \
+double rk_balance_loss_##SFX(const T *p, const int32_t *counts, int N, int E, int k);            \
+/* Its gradient times coef, taken through p = softmax(score * inv_tau): dscore accumulates        \
+   inv_tau * p * (dp - <p, dp>), dp_te = coef E n_e / (T k)^2. */                                 \
+void rk_balance_bwd_##SFX(T *dscore, const T *p, const int32_t *counts, int N, int E, int k,     \
+                          T coef, T inv_tau);                                                     \
+/* Gather: Xe[row] = x[rowtok[row]] for the T*k sorted rows. */                                   \
+void rk_moe_gather_##SFX(T *Xe, const T *x, const rk_route_t *r, int d);                         \
+/* Experts on their row tiles. swiglu: H = [Xe w1^T | Xe w3^T] [rows, 2f], G = silu(H1) * H3,     \
+   Ye = G w2^T. relu: H = Xe w1^T + b1 [rows, f], G = relu(H), Ye = G w2^T + b2.                 \
+   w1, w3 [E, f, d], w2 [E, d, f], b1 [E, f], b2 [E, d] (w3 / b1 / b2 may be NULL when unused). */\
+void rk_moe_experts_fwd_##SFX(T *H, T *G, T *Ye, const T *Xe, const T *w1, const T *w3,          \
+                              const T *w2, const T *b1, const T *b2, const rk_route_t *r, int d,  \
+                              int f, int relu);                                                   \
+/* Combine: y[t] += sum_j w[t, j] Ye[pos(t, j)], slots added in order j = 0..k-1. */              \
+void rk_moe_combine_##SFX(T *y, const T *Ye, const T *w, const rk_route_t *r, int d);            \
+/* Combine backward: dYe[pos(t,j)] = w[t,j] dy[t]; dz [T, E] written: for selected experts        \
+   w_j (a_j - sum_i w_i a_i) with a_j = <dy[t], Ye[pos(t,j)]>, 0 elsewhere. */                    \
+void rk_moe_combine_bwd_##SFX(T *dYe, T *dz, const T *dy, const T *Ye, const T *w,               \
+                              const rk_route_t *r, int d);                                        \
+/* Experts backward: dG, dH, dXe written per row tile; dw1, dw3, dw2, db1, db2 accumulate        \
+   (weight tiles, each summing over all of its expert's rows in order). */                        \
+void rk_moe_experts_bwd_##SFX(T *dXe, T *dH, T *dG, T *dw1, T *dw3, T *dw2, T *db1, T *db2,      \
+                              const T *dYe, const T *Xe, const T *H, const T *G, const T *w1,     \
+                              const T *w3, const T *w2, const rk_route_t *r, int d, int f,        \
+                              int relu);                                                          \
+/* Scatter: dx[t] = sum_j dXe[pos(t, j)] (written; slots in order). */                            \
+void rk_moe_scatter_##SFX(T *dx, const T *dXe, const rk_route_t *r, int d);                     \
+/* GRU cell element-wise parts (PyTorch GRUCell, gates r, z, n): gi, gh [N, 3p] are the input   \
+   and hidden products with their biases; saves r, u, n, q = gh_n [N, p]; hprev NULL means 0. */  \
+void rk_gru_fwd_##SFX(T *h, T *r, T *u, T *n, T *q, const T *gi, const T *gh, const T *hprev,    \
+                      int N, int p);                                                              \
+/* GRU backward: dgi, dgh [N, 3p] written; dhprev [N, p] written with the direct path dh * u   \
+   (the caller adds dgh W_hh); dhprev or hprev may be NULL. */                                    \
+void rk_gru_bwd_##SFX(T *dgi, T *dgh, T *dhprev, const T *dh, const T *r, const T *u,            \
+                      const T *n, const T *q, const T *hprev, int N, int p);                      \
+/* tanh RNN cell: h = tanh(gi + gh) over n elements; backward da = dh (1 - h^2). */              \
+void rk_rnn_fwd_##SFX(T *h, const T *gi, const T *gh, long n);                                   \
+void rk_rnn_bwd_##SFX(T *da, const T *dh, const T *h, long n);
 
 RK_DECLARE(float, f32)
 RK_DECLARE(double, f64)

@@ -46,13 +46,16 @@ public enum GemmBench {
             let r = max(2, Int(2e10 / s.flops / 10).clamped(to: 2...reps))
             var tiled = Timing(samples: []), threaded = Timing(samples: []), single = Timing(samples: [])
             for _ in 0..<2 {
+                // Each runtime's idle workers spin for a while after use (libomp 200 ms, OpenBLAS
+                // about 0.1 s): pause between them so no measurement shares the cores with spinners.
                 Runtime.setThreads(threads)
-                tiled.merge(Timing.measure(reps: r) { Float.gemm(s.transA, s.transB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, &c, s.N) })
+                tiled.merge(Timing.measure(warmup: 2, reps: r) { Float.gemm(s.transA, s.transB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, &c, s.N) })
                 quiesceOpenMP()
                 Runtime.setBLASThreads(threads)
-                threaded.merge(Timing.measure(reps: r) { Float.gemmSerial(s.transA, s.transB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, &c, s.N) })
+                threaded.merge(Timing.measure(warmup: 2, reps: r) { Float.gemmSerial(s.transA, s.transB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, &c, s.N) })
                 Runtime.setBLASThreads(1)
-                single.merge(Timing.measure(reps: r) { Float.gemmSerial(s.transA, s.transB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, &c, s.N) })
+                quiesceOpenMP()
+                single.merge(Timing.measure(warmup: 1, reps: r) { Float.gemmSerial(s.transA, s.transB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, &c, s.N) })
             }
             return Row(shape: s, tiled: tiled, blasThreaded: threaded, blasSingle: single)
         }

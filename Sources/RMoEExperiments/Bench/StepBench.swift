@@ -3,6 +3,8 @@ import RMoECore
 import RMoEModel
 
 /// Time of one training step (forward, backward, clip, AdamW) on random tokens, after warm-up.
+/// Several configs (routers) are measured interleaved, repetition by repetition, so that they see
+/// the same machine state and their ratios are taken side by side.
 public enum StepBench {
     public struct Result: Sendable {
         public var router: String
@@ -15,17 +17,23 @@ public enum StepBench {
         public var gflops: Double { flops / timing.median / 1e9 }
     }
 
-    public static func run(config: ModelConfig, threads: Int, reps: Int = 10, warmup: Int = 2, inference: Bool = false) throws -> Result {
-        Runtime.setThreads(threads)
-        let model = try LanguageModel<Float>(config: config)
-        model.initialize(seed: 1)
-        let opt = AdamW<Float>(layout: model.layout)
-        var rng = Xoshiro256(seed: 9)
-        for i in 0..<model.rows {
-            model.tokens[i] = Int32(rng.below(config.vocab))
-            model.targets[i] = Int32(rng.below(config.vocab))
+    /// One model ready to step.
+    final class Runner {
+        let model: LanguageModel<Float>
+        let opt: AdamW<Float>
+        let inference: Bool
+        init(_ c: ModelConfig, inference: Bool) throws {
+            model = try LanguageModel<Float>(config: c)
+            model.initialize(seed: 1)
+            opt = AdamW<Float>(layout: model.layout)
+            self.inference = inference
+            var rng = Xoshiro256(seed: 9)
+            for i in 0..<model.rows {
+                model.tokens[i] = Int32(rng.below(c.vocab))
+                model.targets[i] = Int32(rng.below(c.vocab))
+            }
         }
-        let t = Timing.measure(warmup: warmup, reps: reps) {
+        func step() {
             if inference {
                 model.forward(training: false)
             } else {
@@ -36,7 +44,27 @@ public enum StepBench {
                 opt.step(params: model.params, grads: model.grads, lr: 1e-4)
             }
         }
-        return Result(router: config.router, threads: threads, timing: t, tokens: model.rows,
-                      flops: config.forwardFlops * (inference ? 1 : 3))
+    }
+
+    public static func run(configs: [ModelConfig], threads: Int, reps: Int = 10, warmup: Int = 2, inference: Bool = false) throws -> [Result] {
+        Runtime.setThreads(threads)
+        let runners = try configs.map { try Runner($0, inference: inference) }
+        for r in runners { for _ in 0..<warmup { r.step() } }
+        var samples = [[Double]](repeating: [], count: runners.count)
+        for _ in 0..<reps {
+            for (i, r) in runners.enumerated() {
+                let t0 = System.now()
+                r.step()
+                samples[i].append(System.now() - t0)
+            }
+        }
+        return configs.enumerated().map { i, c in
+            Result(router: c.router, threads: threads, timing: Timing(samples: samples[i]), tokens: c.batch * c.seqLen,
+                   flops: c.forwardFlops * (inference ? 1 : 3))
+        }
+    }
+
+    public static func run(config: ModelConfig, threads: Int, reps: Int = 10, warmup: Int = 2, inference: Bool = false) throws -> Result {
+        try run(configs: [config], threads: threads, reps: reps, warmup: warmup, inference: inference)[0]
     }
 }

@@ -14,9 +14,11 @@ public enum SwiftKernels {
     /// exp on 16 lanes: the C kernels' Cephes polynomial.
     @inline(__always) static func exp16(_ x: V16) -> V16 {
         let hi = V16(repeating: 88.3762626647949), lo = V16(repeating: -87.3365447504)
-        var xc = x.replacing(with: hi, where: x .> hi)
-        xc = xc.replacing(with: lo, where: xc .< lo)
-        let n = (xc * 1.44269504088896341).rounded(.toNearestOrEven)
+        let xc = pointwiseMax(pointwiseMin(x, hi), lo)
+        // Round to nearest by the 1.5 * 2^23 trick: t holds n in its low mantissa bits. Swift's
+        // SIMD .rounded() and float-to-int conversions run lane by lane, so they are avoided.
+        let t = xc * 1.44269504088896341 + 12582912
+        let n = t - 12582912
         var r = xc - n * 0.693359375
         r = r - n * -2.12194440e-4
         var p = V16(repeating: 1.9875691500E-4)
@@ -26,9 +28,9 @@ public enum SwiftKernels {
         p = p * r + 1.6666665459E-1
         p = p * r + 5.0000001201E-1
         p = p * r * r + r + 1
-        let e = (SIMD16<Int32>(n) &+ 127) &<< 23
+        let e = unsafeBitCast(t + 127, to: SIMD16<Int32>.self) &<< 23
         let s = unsafeBitCast(e, to: V16.self)
-        return (p * s).replacing(with: 0, where: x .< lo)
+        return p * s  // (the C kernel also flushes x < lo to 0; irrelevant for SiLU)
     }
 
     /// Rows [r0, r1) of RMSNorm: y = x * rstd * w (D a multiple of 16).

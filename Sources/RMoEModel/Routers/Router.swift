@@ -1,0 +1,139 @@
+import RMoECore
+
+/// One layer's router: maps the MoE input x [T, d] to logits z [T, E] (routers.md section 2).
+/// Routers of one model may share state (RMoE's recurrent state passed from layer to layer);
+/// the model runs the routers' forward passes in layer order and their backward passes in
+/// reverse layer order, which is what such sharing relies on.
+public protocol RouterLayer<Scalar>: AnyObject {
+    associatedtype Scalar: KernelScalar
+    /// z = router(x); x [T, d], z [T, E] written.
+    func forward(x: UnsafePointer<Scalar>, logits: UnsafeMutablePointer<Scalar>)
+    /// Given dL/dz (which the router may overwrite), accumulates its parameter gradients and adds
+    /// the router path's gradient into dx [T, d].
+    func backward(x: UnsafePointer<Scalar>, dLogits: UnsafeMutablePointer<Scalar>, dx: UnsafeMutablePointer<Scalar>)
+    /// Scores the balance loss and the analyses take the softmax of, when they are not the logits
+    /// (XMoE: the raw cosine at its own temperature). nil: softmax(z).
+    var balanceScores: BalanceScores<Scalar>? { get }
+}
+
+/// Scores [T, E] whose softmax at temperature 1 / invTau feeds the balance loss, and the buffer
+/// the balance gradient with respect to them goes to (zeroed by the MoE layer before use).
+public struct BalanceScores<S: KernelScalar> {
+    public let scores: UnsafeMutablePointer<S>
+    public let grad: UnsafeMutablePointer<S>
+    public let invTau: S
+}
+
+/// What a router needs to build itself: the model's slabs (it finds its tensors by name), a
+/// buffer pool for its activations, and the state its family shares across layers.
+public struct RouterEnvironment<S: KernelScalar> {
+    public let config: ModelConfig
+    public let layer: Int
+    public let params: Slab<S>
+    public let grads: Slab<S>
+    public let buffers: BufferPool
+    public let shared: AnyObject?
+    public var tokens: Int { config.batch * config.seqLen }
+    public var prefix: String { "layers.\(layer).moe.router." }
+
+    /// Parameter and gradient pointers of a tensor (nil if absent). `name` is relative to this
+    /// layer's router (`weight`, `proj.bias`) unless it starts with `router_rnn.` (shared tensors).
+    public func tensor(_ name: String) -> (w: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>)? {
+        let full = name.hasPrefix("router_rnn.") ? name : prefix + name
+        guard params.layout.offset(of: full) != nil else { return nil }
+        return (params.pointer(full), grads.pointer(full))
+    }
+}
+
+/// A family of routers (one file each): their names, tensors and construction.
+public protocol RouterFamily {
+    /// Router names this family implements, with a one-line description and its reference.
+    static var members: [(name: String, summary: String)] { get }
+    /// Tensors of layer `layer`'s router (full names, `layers.{i}.moe.router.` prefix).
+    static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec]
+    /// Tensors shared by all layers (e.g. `router_rnn.*`).
+    static func sharedSpecs(_ c: ModelConfig) -> [TensorSpec]
+    /// Router matmul FLOPs of one forward pass over all layers.
+    static func forwardFlops(_ c: ModelConfig) -> Double
+    /// State shared by the layers' routers of one model, if any.
+    static func makeShared<S: KernelScalar>(_ c: ModelConfig, buffers: BufferPool, scalar: S.Type) -> AnyObject?
+    static func make<S: KernelScalar>(_ env: RouterEnvironment<S>) -> any RouterLayer<S>
+}
+
+extension RouterFamily {
+    public static func sharedSpecs(_ c: ModelConfig) -> [TensorSpec] { [] }
+    public static func makeShared<S: KernelScalar>(_ c: ModelConfig, buffers: BufferPool, scalar: S.Type) -> AnyObject? { nil }
+}
+
+/// The registry of routers.
+public enum Routers {
+    public static let families: [any RouterFamily.Type] = [LinearRouter.self, RecurrentRouter.self]
+
+    public static var names: [String] { families.flatMap { $0.members.map(\.name) } }
+
+    public static func family(of name: String) -> (any RouterFamily.Type)? {
+        families.first { $0.members.contains { $0.name == name } }
+    }
+
+    /// (name, one-line description with its reference) for `rmoe routers`.
+    public static var descriptions: [(name: String, summary: String)] { families.flatMap { $0.members } }
+
+    /// Parameters of the routers of a config (per-layer and shared), optionally only trainable ones.
+    public static func parameterCount(_ c: ModelConfig, trainable: Bool? = nil) -> Int {
+        guard let f = family(of: c.router) else { return 0 }
+        let specs = (0..<c.layers).flatMap { f.layerSpecs(c, layer: $0) } + f.sharedSpecs(c)
+        return specs.filter { trainable == nil || $0.trainable == trainable! }.reduce(0) { $0 + $1.count }
+    }
+}
+
+/// Inits shared by routers: PyTorch's default for Linear / recurrent cells, or the Hugging Face
+/// code's normal(0, init_std) with zero biases (`router_init`).
+enum RouterInit {
+    static func weight(_ c: ModelConfig, fanIn: Int) -> TensorInit {
+        c.routerInit == "torch" ? .uniform(1 / Double(fanIn).squareRoot()) : .normal(c.initStd)
+    }
+    static func bias(_ c: ModelConfig, fanIn: Int) -> TensorInit {
+        c.routerInit == "torch" ? .uniform(1 / Double(fanIn).squareRoot()) : .zeros
+    }
+}
+
+/// A router's linear map `y = x W^T (+ b)` with its gradients: W [out, in], b [out] or absent.
+struct RouterLinear<S: KernelScalar> {
+    let w, dw: UnsafeMutablePointer<S>
+    let b, db: UnsafeMutablePointer<S>?
+    let inDim, outDim: Int
+    let trainable: Bool
+
+    /// `name`: the map's tensors relative to the router ("" for the router's own `weight` / `bias`).
+    init(_ env: RouterEnvironment<S>, _ name: String, inDim: Int, outDim: Int, trainable: Bool = true) {
+        let base = name.isEmpty ? "" : name + "."
+        let t = env.tensor(base + "weight")!
+        w = t.w; dw = t.g
+        let bias = env.tensor(base + "bias")
+        b = bias?.w; db = bias?.g
+        self.inDim = inDim; self.outDim = outDim; self.trainable = trainable
+    }
+
+    /// y [N, out] = x W^T + b.
+    func forward(_ y: UnsafeMutablePointer<S>, _ x: UnsafePointer<S>, _ N: Int) {
+        if let b {
+            for n in 0..<N { (y + n * outDim).update(from: b, count: outDim) }
+        }
+        S.gemm(false, true, N, outDim, inDim, 1, x, inDim, w, inDim, b == nil ? 0 : 1, y, outDim)
+    }
+
+    /// dW += dy^T x, db += colsum dy (when trainable); dx (+)= dy W when dx is given.
+    func backward(dy: UnsafePointer<S>, x: UnsafePointer<S>, dx: UnsafeMutablePointer<S>?, accumulate: Bool, _ N: Int) {
+        if trainable {
+            S.gemm(true, false, outDim, inDim, N, 1, dy, outDim, x, inDim, 1, dw, inDim)
+            if let db { S.columnSumAccumulate(db, dy, N, outDim) }
+        }
+        if let dx { S.gemm(false, false, N, inDim, outDim, 1, dy, outDim, w, inDim, accumulate ? 1 : 0, dx, inDim) }
+    }
+
+    static func specs(_ prefix: String, _ c: ModelConfig, inDim: Int, outDim: Int, bias: Bool, trainable: Bool = true) -> [TensorSpec] {
+        var s = [TensorSpec(prefix + ".weight", [outDim, inDim], init: RouterInit.weight(c, fanIn: inDim), trainable: trainable)]
+        if bias { s.append(TensorSpec(prefix + ".bias", [outDim], init: RouterInit.bias(c, fanIn: inDim), decay: false, trainable: trainable)) }
+        return s
+    }
+}
