@@ -5,7 +5,7 @@ import CKernels
 /// template in `Sources/CKernels`), so a Double model runs exactly the code a Float model runs.
 ///
 /// All matrices are row-major. Backward kernels document whether they accumulate (`+=`) or write.
-public protocol KernelScalar: BinaryFloatingPoint, Sendable, LosslessStringConvertible, MoEKernelScalar
+public protocol KernelScalar: BinaryFloatingPoint, Sendable, LosslessStringConvertible, MoEKernelScalar, RouterKernelScalar
 where Self.RawSignificand: FixedWidthInteger {
     /// `C[M,N] = alpha op(A) op(B) + beta C`, tiled over the thread team (single-threaded BLAS per tile).
     static func gemm(

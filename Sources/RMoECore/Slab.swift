@@ -6,6 +6,7 @@ public enum TensorInit: Sendable, Equatable {
     case uniform(Double)
     case ones
     case zeros
+    case constant(Double)
     /// Orthogonal rows (QR of a Gaussian) times `gain`, then each row rescaled to norm `rowNorm`.
     case orthogonal(gain: Double, rowNorm: Double)
 }

@@ -62,6 +62,8 @@ public final class Trainer {
     @discardableResult
     public func trainStep() -> (loss: Double, gradNorm: Double) {
         batches.fill(step: step, input: model.tokens, target: model.targets)
+        model.context.step = step
+        model.context.seed = UInt64(config.seed)
         model.grads.zero()
         let loss = model.forward(training: true)
         model.backward()
@@ -127,8 +129,11 @@ public final class Trainer {
         let tokensPerStep = Double(c.model.batch * c.model.seqLen)
         let startStep = step
         if startStep == 0 {
-            progress.line(String(format: "training %@ on %@: %@ trainable parameters, %d steps of %d tokens, %d threads",
+            let frozen = model.layout.parameterCount(trainable: false)
+            progress.line(String(format: "training %@ on %@: %@ trainable parameters%@ (router %@), %d steps of %d tokens, %d threads",
                                  c.model.router, corpus.name, formatCount(Double(model.layout.parameterCount(trainable: true))),
+                                 frozen > 0 ? " + \(formatCount(Double(frozen))) frozen" : "",
+                                 formatCount(Double(Routers.parameterCount(c.model))),
                                  c.steps, c.model.batch * c.model.seqLen, c.resolvedThreads))
         } else {
             progress.line("resuming at step \(startStep) of \(c.steps)")

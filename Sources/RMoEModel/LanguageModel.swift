@@ -26,6 +26,8 @@ public final class LanguageModel<S: KernelScalar> {
     private let xnFinal, rstdFinal, logits, losses, dx, dxn: UnsafeMutablePointer<S>
     /// The router state shared across layers (RMoE), if any.
     public let routerShared: AnyObject?
+    /// Training flag, step and seed seen by layers with randomness (router dropout).
+    public let context = ForwardContext()
 
     /// Cross-entropy (mean nats per counted token) and summed per-layer balance loss of the last forward.
     public private(set) var lastCrossEntropy = 0.0
@@ -57,9 +59,9 @@ public final class LanguageModel<S: KernelScalar> {
         let attnScratch = Attention<S>.scratchCount(B: config.batch, S: config.seqLen, d: d, H: config.heads).map { pool.make($0, of: S.self) }
         let ffnScratch = config.isDense ? DenseFFN<S>.scratchCount(T: T, F: config.denseWidth).map { pool.make($0, of: S.self) } : []
         let moeScratch = config.isDense ? nil : MoELayer<S>.Scratch(config, pool)
-        let (params, grads) = (self.params, self.grads)
+        let (params, grads, context) = (self.params, self.grads, self.context)
         blocks = (0..<L).map { i in
-            Block(index: i, config: config, params: params, grads: grads, pool: pool,
+            Block(index: i, config: config, params: params, grads: grads, pool: pool, context: context,
                   rope: (UnsafePointer(rope), UnsafePointer(rope + cosTable.count)),
                   attnScratch: attnScratch, ffnScratch: ffnScratch, moeScratch: moeScratch, routerShared: shared)
         }
@@ -87,6 +89,7 @@ public final class LanguageModel<S: KernelScalar> {
     @discardableResult
     public func forward(training: Bool) -> Double {
         let T = rows, d = config.dModel, V = config.vocab
+        context.training = training
         embedding.forward(x: xs[0], tokens: tokens, rows: T)
         for (i, block) in blocks.enumerated() { block.forward(xOut: xs[i + 1], xIn: xs[i]) }
         finalNorm.forward(y: xnFinal, rstd: rstdFinal, x: xs[config.layers], rows: T)
@@ -141,7 +144,7 @@ struct Block<S: KernelScalar> {
     let T, d: Int
     let xn1, rstd1, h, xn2, rstd2: UnsafeMutablePointer<S>
 
-    init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool,
+    init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, context: ForwardContext,
          rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
          moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?) {
         let p = "layers.\(i)."
@@ -157,7 +160,8 @@ struct Block<S: KernelScalar> {
             ffn = .dense(DenseFFN(params: params, grads: grads, prefix: p + "ffn.", T: T, d: d, F: c.denseWidth,
                                   saved: DenseFFN<S>.savedCount(T: T, F: c.denseWidth).map { pool.make($0) }, scratch: ffnScratch))
         } else {
-            ffn = .moe(MoELayer(layer: i, config: c, params: params, grads: grads, pool: pool, shared: routerShared, scratch: moeScratch!))
+            ffn = .moe(MoELayer(layer: i, config: c, params: params, grads: grads, pool: pool, shared: routerShared,
+                                 context: context, scratch: moeScratch!))
         }
     }
 
@@ -191,6 +195,7 @@ public enum Initializer {
         switch spec.initializer {
         case .ones: buf.update(repeating: 1)
         case .zeros: buf.update(repeating: 0)
+        case .constant(let v): buf.update(repeating: S(v))
         case .normal(let std): for j in 0..<buf.count { buf[j] = S(rng.normal() * std) }
         case .uniform(let bound): for j in 0..<buf.count { buf[j] = S((2 * rng.uniform() - 1) * bound) }
         case .orthogonal(let gain, let rowNorm):

@@ -30,6 +30,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var alpha = 0.5
     /// RMoE-NP-r: the residual is the previous layer's `own` logits (default) or its `accumulated` logits.
     public var npResidual = "own"
+    /// SMoE-MLP: hidden width H of the router MLP, and dropout on its hidden activations.
+    public var mlpDim = 256
+    public var mlpDropout = 0.0
+    /// CosineMoE / XMoE: `paper` (both sides L2-normalised, learnable temperature) or `code`
+    /// (the CompeteSMoE / torchscale code: only expert embeddings normalised, no temperature).
+    public var cosineForm = "paper"
+    /// Initial value of the learnable temperature of CosineMoE and XMoE.
+    public var tauInit = 0.3
+    /// XMoE: routing dimension d_e, and the fixed temperature of its balance-loss softmax.
+    public var xmoeDim = 16
+    public var xmoeBalanceTau = 0.3
+    /// HyperRouter: hidden width of the frozen hypernetwork.
+    public var hyperDim = 256
     /// Init of expert weights: `normal` (N(0, init_std), biases 0), `fastmoe` (the enwik8 code's
     /// quirk: U(±1/sqrt(out*in)) over the stacked [E, out, in] tensor, biases 0), or `torch`
     /// (per expert U(±1/sqrt(in)) for weights and biases).
@@ -85,6 +98,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         }
         try need(["torch", "normal"].contains(routerInit), "router_init = '\(routerInit)' is unknown; use torch or normal")
         try need(["normal", "fastmoe", "torch"].contains(expertInit), "expert_init = '\(expertInit)' is unknown; use normal, fastmoe or torch")
+        try need(["paper", "code"].contains(cosineForm), "cosine_form = '\(cosineForm)' is unknown; use paper or code")
+        try need(mlpDropout >= 0 && mlpDropout < 1, "mlp_dropout = \(mlpDropout) must be in [0, 1)")
+        try need(mlpDim >= 1 && xmoeDim >= 1 && hyperDim >= 1, "mlp_dim, xmoe_dim and hyper_dim must be positive")
+        try need(tauInit > 0 && xmoeBalanceTau > 0, "tau_init and xmoe_balance_tau must be positive")
         try need(["own", "accumulated"].contains(npResidual), "np_residual = '\(npResidual)' is unknown; use own or accumulated")
     }
 

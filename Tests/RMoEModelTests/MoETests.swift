@@ -6,16 +6,18 @@ import Testing
 /// and the invariants of issue 4.
 @Suite("MoE layer and routers")
 struct MoETests {
-    static let routers = ["smoe", "random", "rmoe", "rmoe-rnn", "rmoe-np", "rmoe-detach", "rmoe-np-r"]
+    static let routers = ["smoe", "random", "rmoe", "rmoe-rnn", "rmoe-np", "rmoe-detach", "rmoe-np-r",
+                          "smoe-mlp", "cosine", "xmoe", "hyper"]
 
     static func moeModel(_ router: String, expert: String = "swiglu", bias: Bool = true, seed: UInt64 = 1,
-                         layers: Int = 2, residual: String = "own") throws -> LanguageModel<Double> {
+                         layers: Int = 2, residual: String = "own", cosineForm: String = "paper") throws -> LanguageModel<Double> {
         var c = ModelFixtures.tiny(layers: layers, router: router)
         c.expert = expert
         c.routerBias = bias
         c.balanceCoef = 0.05      // large enough that its gradient matters in the check
         c.alpha = 0.7
         c.npResidual = residual
+        c.mlpDim = 7; c.xmoeDim = 3; c.hyperDim = 5; c.cosineForm = cosineForm
         let m = try LanguageModel<Double>(config: c)
         m.initialize(seed: seed)
         // Non-trivial biases and norms, so that their gradients are checked too.
@@ -54,9 +56,12 @@ struct MoETests {
 
     @Test("ReLU experts with biases, routers without biases, accumulated np residual, three layers",
           arguments: [("smoe", "relu", false, "own"), ("rmoe", "relu", true, "own"), ("rmoe", "swiglu", false, "own"),
-                      ("rmoe-np-r", "swiglu", true, "accumulated")])
+                      ("rmoe-np-r", "swiglu", true, "accumulated"), ("cosine-code", "swiglu", true, "own"),
+                      ("xmoe-code", "relu", true, "own"), ("smoe-mlp", "swiglu", false, "own")])
     func variants(args: (String, String, Bool, String)) throws {
-        let m = try Self.moeModel(args.0, expert: args.1, bias: args.2, layers: 3, residual: args.3)
+        let router = args.0.replacingOccurrences(of: "-code", with: "")
+        let m = try Self.moeModel(router, expert: args.1, bias: args.2, layers: 3, residual: args.3,
+                                  cosineForm: args.0.hasSuffix("-code") ? "code" : "paper")
         let worst = ModelFixtures.worstGradientError(m)
         #expect(worst.error < 1e-6, "\(args): \(worst)")
     }
@@ -162,12 +167,43 @@ struct MoETests {
 
     @Test("router parameter counts at the medium size equal routers.md 2.10", arguments: [
         ("smoe", true, 45_184), ("random", true, 45_184), ("rmoe", true, 477_056), ("rmoe-np", true, 477_056),
-        ("rmoe-rnn", true, 411_008), ("rmoe", false, 477_056 - 8 * (128 + 16))])
+        ("rmoe-rnn", true, 411_008), ("rmoe", false, 477_056 - 8 * (128 + 16)),
+        ("smoe-mlp", true, 755_840), ("cosine", true, 45_056 + 8), ("xmoe", true, 47_104 + 8), ("hyper", true, 12_338_048)])
     func parameterCounts(args: (String, Bool, Int)) {
         var c = ModelConfig()
         c.dModel = 352; c.experts = 16; c.layers = 8; c.routerDim = 128; c.topK = 2; c.expertWidth = 352
         c.router = args.0; c.routerBias = args.1
         #expect(Routers.parameterCount(c) == args.2)
         if args.0 == "random" { #expect(Routers.parameterCount(c, trainable: true) == 0) }
+        if args.0 == "hyper" { #expect(Routers.parameterCount(c, trainable: true) == 8 * 352) }
+    }
+}
+
+@Suite("Frozen parameters")
+struct FrozenTests {
+    @Test("frozen router tensors are never updated by training; the trainable ones are", arguments: ["random", "hyper"])
+    func frozenStayFrozen(router: String) throws {
+        var c = ModelFixtures.tiny(router: router)
+        c.hyperDim = 6; c.initStd = 0.02
+        let m = try LanguageModel<Float>(config: c)
+        m.initialize(seed: 1)
+        ModelFixtures.fillBatch(m, seed: 2)
+        let before = (0..<m.layout.totalCount).map { m.params.base[$0] }
+        let opt = AdamW<Float>(layout: m.layout, weightDecay: 0.1)
+        for _ in 0..<5 {
+            m.grads.zero()
+            m.forward(training: true)
+            m.backward()
+            AdamW.clip(m.grads, maxNorm: 1)
+            opt.step(params: m.params, grads: m.grads, lr: 1e-2)
+        }
+        var frozen = 0
+        for (i, spec) in m.layout.specs.enumerated() {
+            let o = m.layout.offsets[i]
+            let same = (0..<spec.count).allSatisfy { m.params.base[o + $0].bitPattern == before[o + $0].bitPattern }
+            #expect(same == !spec.trainable, "\(spec.name)")
+            if !spec.trainable { frozen += spec.count }
+        }
+        #expect(frozen > 0 && frozen == m.layout.parameterCount(trainable: false))
     }
 }

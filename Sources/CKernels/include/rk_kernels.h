@@ -143,7 +143,18 @@ void rk_gru_bwd_##SFX(T *dgi, T *dgh, T *dhprev, const T *dh, const T *r, const 
                       const T *n, const T *q, const T *hprev, int N, int p);                      \
 /* tanh RNN cell: h = tanh(gi + gh) over n elements; backward da = dh (1 - h^2). */              \
 void rk_rnn_fwd_##SFX(T *h, const T *gi, const T *gh, long n);                                   \
-void rk_rnn_bwd_##SFX(T *da, const T *dh, const T *h, long n);
+void rk_rnn_bwd_##SFX(T *da, const T *dh, const T *h, long n);                                  \
+/* GELU, exact erf form: a = u Phi(u); backward du = da (Phi(u) + u phi(u)) (written). */        \
+void rk_gelu_fwd_##SFX(T *a, const T *u, long n);                                                \
+void rk_gelu_bwd_##SFX(T *du, const T *da, const T *u, long n);                                  \
+/* Row L2 normalisation y = x / max(||x||, eps), norms [N] saved; backward dx accumulates. */     \
+void rk_l2norm_rows_##SFX(T *y, T *norms, const T *x, int N, int D, T eps);                      \
+void rk_l2norm_rows_bwd_##SFX(T *dx, const T *dy, const T *y, const T *norms, int N, int D,      \
+                              T eps);                                                             \
+/* Inverted dropout in place: mask[i] = 0 with probability p, else 1/(1-p), from (seed, i). */    \
+void rk_dropout_##SFX(T *a, T *mask, long n, T p, uint64_t seed);                                \
+/* y *= x element-wise. */                                                                        \
+void rk_mul_##SFX(T *y, const T *x, long n);
 
 RK_DECLARE(float, f32)
 RK_DECLARE(double, f64)

@@ -37,7 +37,8 @@ public final class MoELayer<S: KernelScalar> {
         }
     }
 
-    init(layer i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, shared: AnyObject?, scratch: Scratch) {
+    init(layer i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, shared: AnyObject?,
+         context: ForwardContext, scratch: Scratch) {
         T = c.batch * c.seqLen; d = c.dModel; E = c.experts; k = c.topK; f = c.expertWidth
         relu = c.isReLUExpert; hs = c.expertHiddenStride
         let p = "layers.\(i).moe.experts."
@@ -50,7 +51,7 @@ public final class MoELayer<S: KernelScalar> {
         logits = pool.make(T * E); probs = pool.make(T * E); gate = pool.make(T * k)
         Xe = pool.make(T * k * d); H = pool.make(T * k * hs); G = pool.make(T * k * f); Ye = pool.make(T * k * d)
         self.scratch = scratch
-        let env = RouterEnvironment(config: c, layer: i, params: params, grads: grads, buffers: pool, shared: shared)
+        let env = RouterEnvironment(config: c, layer: i, params: params, grads: grads, buffers: pool, shared: shared, context: context)
         router = Routers.family(of: c.router)!.make(env)
     }
 

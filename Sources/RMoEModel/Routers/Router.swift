@@ -33,6 +33,8 @@ public struct RouterEnvironment<S: KernelScalar> {
     public let grads: Slab<S>
     public let buffers: BufferPool
     public let shared: AnyObject?
+    /// Whether the current forward pass trains, and its step (for router dropout).
+    public let context: ForwardContext
     public var tokens: Int { config.batch * config.seqLen }
     public var prefix: String { "layers.\(layer).moe.router." }
 
@@ -43,6 +45,15 @@ public struct RouterEnvironment<S: KernelScalar> {
         guard params.layout.offset(of: full) != nil else { return nil }
         return (params.pointer(full), grads.pointer(full))
     }
+}
+
+/// Per-forward-pass facts a layer may need: training or evaluation, and the step number (dropout
+/// masks are drawn from (seed, step, layer), so a resumed run draws the same masks).
+public final class ForwardContext: @unchecked Sendable {
+    public var training = false
+    public var step = 0
+    public var seed: UInt64 = 0
+    public init() {}
 }
 
 /// A family of routers (one file each): their names, tensors and construction.
@@ -67,7 +78,9 @@ extension RouterFamily {
 
 /// The registry of routers.
 public enum Routers {
-    public static let families: [any RouterFamily.Type] = [LinearRouter.self, RecurrentRouter.self]
+    public static let families: [any RouterFamily.Type] = [
+        LinearRouter.self, MLPRouter.self, CosineRouter.self, XMoERouter.self, HyperRouter.self, RecurrentRouter.self,
+    ]
 
     public static var names: [String] { families.flatMap { $0.members.map(\.name) } }
 

@@ -1,0 +1,64 @@
+import RMoECore
+
+/// SMoE-MLP (routers.md 2.2, the ModuleFormer-style MLP router):
+///
+///     U = x W1^T + b1 [T, H];  A = GELU(U) (exact erf form);  A = Dropout(A) (mlp_dropout, default off);
+///     z = A W2^T + b2 [T, E]
+/// Backward: dW2 = G^T A, dA = G W2, dU = dA (Phi(U) + U phi(U)), dW1 = dU^T x, dx += dU W1.
+/// Weights `fc1.weight` [H, d], `fc1.bias`, `fc2.weight` [E, H], `fc2.bias` (biases off with router_bias = false).
+public enum MLPRouter: RouterFamily {
+    public static let members: [(name: String, summary: String)] = [
+        ("smoe-mlp", "two-layer GELU MLP router, hidden mlp_dim (SMoE-MLP; routers.md 2.2; Shen et al. 2023, ModuleFormer)"),
+    ]
+
+    public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
+        let p = "layers.\(layer).moe.router."
+        return RouterLinear<Float>.specs(p + "fc1", c, inDim: c.dModel, outDim: c.mlpDim, bias: c.routerBias)
+            + RouterLinear<Float>.specs(p + "fc2", c, inDim: c.mlpDim, outDim: c.experts, bias: c.routerBias)
+    }
+
+    public static func forwardFlops(_ c: ModelConfig) -> Double {
+        2 * Double(c.batch * c.seqLen) * Double(c.layers) * Double(c.dModel * c.mlpDim + c.mlpDim * c.experts)
+    }
+
+    public static func make<S: KernelScalar>(_ env: RouterEnvironment<S>) -> any RouterLayer<S> { Layer(env) }
+
+    final class Layer<S: KernelScalar>: RouterLayer {
+        let fc1, fc2: RouterLinear<S>
+        let T, H, layer: Int
+        let dropout: S
+        let context: ForwardContext
+        let u, a, mask, da: UnsafeMutablePointer<S>
+        var masked = false
+
+        init(_ env: RouterEnvironment<S>) {
+            let c = env.config
+            T = env.tokens; H = c.mlpDim; layer = env.layer
+            fc1 = RouterLinear(env, "fc1", inDim: c.dModel, outDim: H)
+            fc2 = RouterLinear(env, "fc2", inDim: H, outDim: c.experts)
+            dropout = S(c.mlpDropout)
+            context = env.context
+            u = env.buffers.make(T * H); a = env.buffers.make(T * H); mask = env.buffers.make(T * H); da = env.buffers.make(T * H)
+        }
+
+        func forward(x: UnsafePointer<S>, logits: UnsafeMutablePointer<S>) {
+            fc1.forward(u, x, T)
+            S.geluForward(a, u, T * H)
+            masked = context.training && dropout > 0
+            if masked {
+                let seed = context.seed ^ stableHash("mlp-dropout:\(layer)") &+ UInt64(context.step) &* 0x9E37_79B9_7F4A_7C15
+                S.dropout(a, mask, T * H, dropout, seed)
+            }
+            fc2.forward(logits, a, T)
+        }
+
+        func backward(x: UnsafePointer<S>, dLogits: UnsafeMutablePointer<S>, dx: UnsafeMutablePointer<S>) {
+            fc2.backward(dy: dLogits, x: a, dx: da, accumulate: false, T)
+            if masked { S.multiply(da, mask, T * H) }
+            S.geluBackward(da, da, u, T * H)
+            fc1.backward(dy: da, x: x, dx: dx, accumulate: true, T)
+        }
+
+        var balanceScores: BalanceScores<S>? { nil }
+    }
+}
