@@ -19,15 +19,14 @@ void FN(rk_adamw)(T *p, T *m, T *v, const T *g, long n, T lr, T b1, T b2, T eps,
     T decay = (T)1 - lr * wd;
     T step = lr / bc1;
     T sbc2 = SQRT(bc2);
-#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
-    for (long i = 0; i < n; i++) {
+    RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, {
         T gi = g[i];
         T mi = m[i] * b1 + gi * ((T)1 - b1);
         T vi = v[i] * b2 + gi * gi * ((T)1 - b2);
         m[i] = mi;
         v[i] = vi;
         p[i] = p[i] * decay - step * mi / (SQRT(vi) / sbc2 + eps);
-    }
+    });
 }
 
 #endif

@@ -21,8 +21,7 @@
 
 void FN(rk_attn_fwd)(T *out, T *P, const T *qkv, int B, int S, int H, int hd, T scale) {
     const int d = H * hd, ld = 3 * d;
-#pragma omp parallel for schedule(static, 1) if (B * H > 1)
-    for (int task = 0; task < B * H; task++) {
+    RK_FOR1(B * H > 1, int, task, B * H, {
         int b = task / H, h = task % H;
         const T *q = qkv + (long)b * S * ld + (long)h * hd, *k = q + d, *v = q + 2 * d;
         T *Pb = P + (long)task * S * S;
@@ -41,14 +40,13 @@ void FN(rk_attn_fwd)(T *out, T *P, const T *qkv, int B, int S, int H, int hd, T 
             }
             FN(rk_gemm_serial)(0, 0, br, hd, r1, 1, Pr, S, v, ld, 0, o + (long)r0 * d, d);
         }
-    }
+    });
 }
 
 void FN(rk_attn_bwd)(T *dqkv, T *scratch, const T *dout, const T *P, const T *qkv, int B, int S,
                      int H, int hd, T scale) {
     const int d = H * hd, ld = 3 * d;
-#pragma omp parallel for schedule(static, 1) if (B * H > 1)
-    for (int task = 0; task < B * H; task++) {
+    RK_FOR1(B * H > 1, int, task, B * H, {
         int b = task / H, h = task % H;
         const T *q = qkv + (long)b * S * ld + (long)h * hd, *k = q + d, *v = q + 2 * d;
         T *dq = dqkv + (long)b * S * ld + (long)h * hd, *dk = dq + d, *dv = dq + 2 * d;
@@ -79,7 +77,7 @@ void FN(rk_attn_bwd)(T *dqkv, T *scratch, const T *dout, const T *P, const T *qk
             FN(rk_gemm_serial)(0, 0, br, hd, r1, 1, dPr, S, k, ld, 0, dq + (long)r0 * ld, ld);
             FN(rk_gemm_serial)(1, 0, r1, hd, br, 1, dPr, S, q + (long)r0 * ld, ld, 1, dk, ld);
         }
-    }
+    });
 }
 
 #endif

@@ -12,31 +12,27 @@
 #else
 
 void FN(rk_add)(T *y, const T *a, const T *b, long n) {
-#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
-    for (long i = 0; i < n; i++) y[i] = a[i] + b[i];
+    RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, y[i] = a[i] + b[i];);
 }
 
 void FN(rk_acc)(T *y, const T *x, long n) {
-#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
-    for (long i = 0; i < n; i++) y[i] += x[i];
+    RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, y[i] += x[i];);
 }
 
 void FN(rk_scale)(T *x, long n, T s) {
-#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
-    for (long i = 0; i < n; i++) x[i] *= s;
+    RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, x[i] *= s;);
 }
 
 void FN(rk_colsum_acc)(T *out, const T *x, int N, int D) {
     const int slice = 32;
     int ns = (D + slice - 1) / slice;
-#pragma omp parallel for schedule(static) if ((long)N * D >= RK_PAR_MIN)
-    for (int s = 0; s < ns; s++) {
+    RK_FOR((long)N * D >= RK_PAR_MIN, int, s, ns, {
         int c0 = s * slice, c1 = c0 + slice < D ? c0 + slice : D;
         for (int n = 0; n < N; n++) {
             const T *xr = x + (long)n * D;
             for (int c = c0; c < c1; c++) out[c] += xr[c];
         }
-    }
+    });
 }
 
 double FN(rk_sumsq)(const T *x, long n) {
@@ -47,8 +43,7 @@ double FN(rk_sumsq)(const T *x, long n) {
     long chunk = (n + MAXC - 1) / MAXC;
     if (chunk < 4096) chunk = 4096;
     int nc = (int)((n + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
-    for (int c = 0; c < nc; c++) {
+    RK_FOR(n >= 4 * RK_PAR_MIN, int, c, nc, {
         long i0 = c * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
         double acc[LANES] = {0};
         long i = i0;
@@ -58,7 +53,7 @@ double FN(rk_sumsq)(const T *x, long n) {
         for (; i < i1; i++) s += (double)x[i] * (double)x[i];
         for (int l = 0; l < LANES; l++) s += acc[l];
         part[c] = s;
-    }
+    });
     double total = 0;
     for (int c = 0; c < nc; c++) total += part[c];
     return total;

@@ -12,22 +12,20 @@
 #else
 
 void FN(rk_embed_fwd)(T *x, const int32_t *tok, const T *emb, int N, int D) {
-#pragma omp parallel for schedule(static) if ((long)N * D >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) memcpy(x + (long)n * D, emb + (long)tok[n] * D, sizeof(T) * D);
+    RK_FOR((long)N * D >= RK_PAR_MIN, int, n, N, memcpy(x + (long)n * D, emb + (long)tok[n] * D, sizeof(T) * D););
 }
 
 void FN(rk_embed_bwd)(T *demb, const T *dx, const int32_t *tok, int N, int D) {
     const int slice = 32;
     int ns = (D + slice - 1) / slice;
-#pragma omp parallel for schedule(static) if ((long)N * D >= RK_PAR_MIN)
-    for (int s = 0; s < ns; s++) {
+    RK_FOR((long)N * D >= RK_PAR_MIN, int, s, ns, {
         int c0 = s * slice, c1 = c0 + slice < D ? c0 + slice : D;
         for (int n = 0; n < N; n++) {
             T *dst = demb + (long)tok[n] * D;
             const T *src = dx + (long)n * D;
             for (int c = c0; c < c1; c++) dst[c] += src[c];
         }
-    }
+    });
 }
 
 #endif

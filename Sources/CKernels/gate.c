@@ -13,8 +13,7 @@
 #else
 
 void FN(rk_softmax_rows)(T *p, const T *z, int N, int E, T scale) {
-#pragma omp parallel for schedule(static) if ((long)N * E >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * E >= RK_PAR_MIN, int, n, N, {
         const T *zr = z + (long)n * E;
         T *pr = p + (long)n * E;
         T mx = zr[0] * scale;
@@ -23,12 +22,11 @@ void FN(rk_softmax_rows)(T *p, const T *z, int N, int E, T scale) {
         for (int e = 0; e < E; e++) { pr[e] = EXP(zr[e] * scale - mx); sum += pr[e]; }
         T inv = (T)1 / sum;
         for (int e = 0; e < E; e++) pr[e] *= inv;
-    }
+    });
 }
 
 void FN(rk_topk_gate)(int32_t *idx, T *w, const T *z, int N, int E, int k) {
-#pragma omp parallel for schedule(static) if ((long)N * E * k >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * E * k >= RK_PAR_MIN, int, n, N, {
         const T *zr = z + (long)n * E;
         int32_t *ir = idx + (long)n * k;
         T *wr = w + (long)n * k;
@@ -45,7 +43,7 @@ void FN(rk_topk_gate)(int32_t *idx, T *w, const T *z, int N, int E, int k) {
         T mx = zr[ir[0]], sum = 0;
         for (int j = 0; j < k; j++) { wr[j] = EXP(zr[ir[j]] - mx); sum += wr[j]; }
         for (int j = 0; j < k; j++) wr[j] /= sum;
-    }
+    });
 }
 
 double FN(rk_balance_loss)(const T *p, const int32_t *counts, int N, int E, int k) {
@@ -64,14 +62,13 @@ void FN(rk_balance_bwd)(T *dscore, const T *p, const int32_t *counts, int N, int
     T dp[1024];
     int EE = E < 1024 ? E : 1024;
     for (int e = 0; e < EE; e++) dp[e] = (T)(coef * E * counts[e] / (Tk * Tk));
-#pragma omp parallel for schedule(static) if ((long)N * E >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * E >= RK_PAR_MIN, int, n, N, {
         const T *pr = p + (long)n * E;
         T *dr = dscore + (long)n * E;
         T dot = 0;
         for (int e = 0; e < EE; e++) dot += pr[e] * dp[e];
         for (int e = 0; e < EE; e++) dr[e] += inv_tau * pr[e] * (dp[e] - dot);
-    }
+    });
 }
 
 #endif

@@ -43,25 +43,23 @@ void FN(rk_gemm)(int transA, int transB, int M, int N, int K, T alpha, const T *
          * op(A) = A^T: row r of A^T is column r of A, at A + r. */
         int tm = rk_tile(M);
         int nt = (M + tm - 1) / tm;
-#pragma omp parallel for schedule(static, 1)
-        for (int t = 0; t < nt; t++) {
+        RK_FOR1(1, int, t, nt, {
             int r0 = t * tm, r1 = r0 + tm < M ? r0 + tm : M;
             const T *At = transA ? A + r0 : A + (long)r0 * lda;
             FN(rk_gemm_serial)(transA, transB, r1 - r0, N, K, alpha, At, lda, B, ldb, beta,
                                C + (long)r0 * ldc, ldc);
-        }
+        });
     } else {
         /* Column tiles of C: columns [c0, c1) of op(B). op(B) = B: column c at B + c;
          * op(B) = B^T: column c of B^T is row c of B, at B + c*ldb. */
         int tn = rk_tile(N);
         int nt = (N + tn - 1) / tn;
-#pragma omp parallel for schedule(static, 1)
-        for (int t = 0; t < nt; t++) {
+        RK_FOR1(1, int, t, nt, {
             int c0 = t * tn, c1 = c0 + tn < N ? c0 + tn : N;
             const T *Bt = transB ? B + (long)c0 * ldb : B + c0;
             FN(rk_gemm_serial)(transA, transB, M, c1 - c0, K, alpha, A, lda, Bt, ldb, beta,
                                C + c0, ldc);
-        }
+        });
     }
 }
 

@@ -20,8 +20,7 @@
 
 void FN(rk_gru_fwd)(T *h, T *r, T *u, T *nn, T *q, const T *gi, const T *gh, const T *hprev,
                     int N, int p) {
-#pragma omp parallel for schedule(static) if ((long)N * p >= RK_PAR_MIN)
-    for (int t = 0; t < N; t++) {
+    RK_FOR((long)N * p >= RK_PAR_MIN, int, t, N, {
         const T *gir = gi + (long)t * 3 * p, *ghr = gh + (long)t * 3 * p;
         long o = (long)t * p;
         for (int i = 0; i < p; i++) {
@@ -33,13 +32,12 @@ void FN(rk_gru_fwd)(T *h, T *r, T *u, T *nn, T *q, const T *gi, const T *gh, con
             r[o + i] = rr; u[o + i] = uu; q[o + i] = qq; nn[o + i] = n;
             h[o + i] = ((T)1 - uu) * n + uu * hp;
         }
-    }
+    });
 }
 
 void FN(rk_gru_bwd)(T *dgi, T *dgh, T *dhprev, const T *dh, const T *r, const T *u, const T *nn,
                     const T *q, const T *hprev, int N, int p) {
-#pragma omp parallel for schedule(static) if ((long)N * p >= RK_PAR_MIN)
-    for (int t = 0; t < N; t++) {
+    RK_FOR((long)N * p >= RK_PAR_MIN, int, t, N, {
         T *dgir = dgi + (long)t * 3 * p, *dghr = dgh + (long)t * 3 * p;
         long o = (long)t * p;
         for (int i = 0; i < p; i++) {
@@ -52,18 +50,16 @@ void FN(rk_gru_bwd)(T *dgi, T *dgh, T *dhprev, const T *dh, const T *r, const T 
             dghr[i] = dar; dghr[p + i] = dau; dghr[2 * p + i] = dan * rr;
             if (dhprev) dhprev[o + i] = g * uu;
         }
-    }
+    });
 }
 
 /* tanh RNN cell: h = tanh(gi + gh); backward da = dh (1 - h^2) (written). */
 void FN(rk_rnn_fwd)(T *h, const T *gi, const T *gh, long n) {
-#pragma omp parallel for schedule(static) if (n >= RK_PAR_MIN)
-    for (long i = 0; i < n; i++) h[i] = TANH(gi[i] + gh[i]);
+    RK_FOR(n >= RK_PAR_MIN, long, i, n, h[i] = TANH(gi[i] + gh[i]););
 }
 
 void FN(rk_rnn_bwd)(T *da, const T *dh, const T *h, long n) {
-#pragma omp parallel for schedule(static) if (n >= RK_PAR_MIN)
-    for (long i = 0; i < n; i++) da[i] = dh[i] * ((T)1 - h[i] * h[i]);
+    RK_FOR(n >= RK_PAR_MIN, long, i, n, da[i] = dh[i] * ((T)1 - h[i] * h[i]););
 }
 
 #endif

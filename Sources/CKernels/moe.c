@@ -94,8 +94,7 @@ void rk_moe_route(rk_route_t *r, int d, int f, int relu) {
 
 void FN(rk_moe_gather)(T *Xe, const T *x, const rk_route_t *r, int d) {
     long rows = (long)r->ntok * r->topk;
-#pragma omp parallel for schedule(static) if (rows * d >= RK_PAR_MIN)
-    for (long i = 0; i < rows; i++) memcpy(Xe + i * d, x + (long)r->rowtok[i] * d, sizeof(T) * d);
+    RK_FOR(rows * d >= RK_PAR_MIN, long, i, rows, memcpy(Xe + i * d, x + (long)r->rowtok[i] * d, sizeof(T) * d););
 }
 
 void FN(rk_moe_experts_fwd)(T *H, T *G, T *Ye, const T *Xe, const T *w1, const T *w3, const T *w2,
@@ -128,22 +127,20 @@ void FN(rk_moe_experts_fwd)(T *H, T *G, T *Ye, const T *Xe, const T *w1, const T
 
 void FN(rk_moe_combine)(T *y, const T *Ye, const T *w, const rk_route_t *r, int d) {
     int k = r->topk;
-#pragma omp parallel for schedule(static) if ((long)r->ntok * k * d >= RK_PAR_MIN)
-    for (int t = 0; t < r->ntok; t++) {
+    RK_FOR((long)r->ntok * k * d >= RK_PAR_MIN, int, t, r->ntok, {
         T *yr = y + (long)t * d;
         for (int j = 0; j < k; j++) {
             const T *src = Ye + (long)r->pos[(long)t * k + j] * d;
             T wj = w[(long)t * k + j];
             for (int c = 0; c < d; c++) yr[c] += wj * src[c];
         }
-    }
+    });
 }
 
 void FN(rk_moe_combine_bwd)(T *dYe, T *dz, const T *dy, const T *Ye, const T *w, const rk_route_t *r,
                             int d) {
     int k = r->topk, E = r->nexp;
-#pragma omp parallel for schedule(static) if ((long)r->ntok * k * d >= RK_PAR_MIN)
-    for (int t = 0; t < r->ntok; t++) {
+    RK_FOR((long)r->ntok * k * d >= RK_PAR_MIN, int, t, r->ntok, {
         const T *g = dy + (long)t * d;
         T a[64];
         T s = 0;
@@ -158,7 +155,7 @@ void FN(rk_moe_combine_bwd)(T *dYe, T *dz, const T *dy, const T *Ye, const T *w,
         T *dzr = dz + (long)t * E;
         for (int e = 0; e < E; e++) dzr[e] = 0;
         for (int j = 0; j < k; j++) dzr[r->idx[(long)t * k + j]] = w[(long)t * k + j] * (a[j] - s);
-    }
+    });
 }
 
 void FN(rk_moe_experts_bwd)(T *dXe, T *dH, T *dG, T *dw1, T *dw3, T *dw2, T *db1, T *db2,
@@ -218,15 +215,14 @@ void FN(rk_moe_experts_bwd)(T *dXe, T *dH, T *dG, T *dw1, T *dw3, T *dw2, T *db1
 
 void FN(rk_moe_scatter)(T *dx, const T *dXe, const rk_route_t *r, int d) {
     int k = r->topk;
-#pragma omp parallel for schedule(static) if ((long)r->ntok * k * d >= RK_PAR_MIN)
-    for (int t = 0; t < r->ntok; t++) {
+    RK_FOR((long)r->ntok * k * d >= RK_PAR_MIN, int, t, r->ntok, {
         T *dst = dx + (long)t * d;
         memcpy(dst, dXe + (long)r->pos[(long)t * k] * d, sizeof(T) * d);
         for (int j = 1; j < k; j++) {
             const T *src = dXe + (long)r->pos[(long)t * k + j] * d;
             for (int c = 0; c < d; c++) dst[c] += src[c];
         }
-    }
+    });
 }
 
 #endif

@@ -59,16 +59,57 @@ static inline float rk_tanhf(float x) {
     return ax < 0.625f ? small : big;
 }
 
+/* Parallel loops. Each kernel loop is written once and expanded twice: an OpenMP worksharing
+ * loop when there is more than one thread and the work is large enough, and a plain loop
+ * otherwise. (Entering an OpenMP construct that then runs serialised - an `if` clause that is
+ * false, or a team of one - makes libomp allocate on every call; a training step must not.)
+ * RK_FOR gives each thread one contiguous chunk, RK_FOR1 deals iterations round-robin. The
+ * chunks are computed here rather than by an `omp for` construct, whose schedule set-up in
+ * Debian's libomp 14 allocates 512 bytes per thread on every loop. */
+int rk_get_threads(void);
+#define RK_FOR(cond, type, i, n, ...)                                               \
+    do {                                                                            \
+        type rk_n_ = (n);                                                           \
+        if ((cond) && rk_get_threads() > 1) {                                       \
+            _Pragma("omp parallel") {                                               \
+                type rk_nth_ = (type)omp_get_num_threads();                         \
+                type rk_chunk_ = (rk_n_ + rk_nth_ - 1) / rk_nth_;                   \
+                type rk_lo_ = (type)omp_get_thread_num() * rk_chunk_;               \
+                type rk_hi_ = rk_lo_ + rk_chunk_ < rk_n_ ? rk_lo_ + rk_chunk_ : rk_n_; \
+                for (type i = rk_lo_; i < rk_hi_; i++) __VA_ARGS__                  \
+            }                                                                       \
+        } else {                                                                    \
+            for (type i = 0; i < rk_n_; i++) __VA_ARGS__                            \
+        }                                                                           \
+    } while (0)
+#define RK_FOR1(cond, type, i, n, ...)                                              \
+    do {                                                                            \
+        type rk_n_ = (n);                                                           \
+        if ((cond) && rk_get_threads() > 1) {                                       \
+            _Pragma("omp parallel") {                                               \
+                type rk_nth_ = (type)omp_get_num_threads();                         \
+                for (type i = (type)omp_get_thread_num(); i < rk_n_; i += rk_nth_)  \
+                    __VA_ARGS__                                                     \
+            }                                                                       \
+        } else {                                                                    \
+            for (type i = 0; i < rk_n_; i++) __VA_ARGS__                            \
+        }                                                                           \
+    } while (0)
+
 /* Dynamic schedule by hand: the schedule(dynamic) code of this clang needs a newer libomp than
  * Debian's. Iterations are claimed from an atomic counter; results must not depend on which
  * thread runs an iteration (each writes its own outputs). */
 #define RK_FOR_DYNAMIC(i, n, ...)                                                  \
     do {                                                                            \
         long rk_next_ = 0, rk_n_ = (n);                                             \
-        _Pragma("omp parallel if (rk_n_ > 1)") for (;;) {                           \
-            long i = __atomic_fetch_add(&rk_next_, 1, __ATOMIC_RELAXED);            \
-            if (i >= rk_n_) break;                                                  \
-            __VA_ARGS__                                                             \
+        if (rk_n_ > 1 && rk_get_threads() > 1) {                                    \
+            _Pragma("omp parallel") for (;;) {                                      \
+                long i = __atomic_fetch_add(&rk_next_, 1, __ATOMIC_RELAXED);        \
+                if (i >= rk_n_) break;                                              \
+                __VA_ARGS__                                                         \
+            }                                                                       \
+        } else {                                                                    \
+            for (long i = 0; i < rk_n_; i++) __VA_ARGS__                            \
         }                                                                           \
     } while (0)
 

@@ -17,8 +17,7 @@ void FN(rk_rope)(T *x, const T *cos_t, const T *sin_t, int N, int S, int nheads,
                  int inverse) {
     int half = hd / 2;
     T sgn = inverse ? (T)-1 : (T)1;
-#pragma omp parallel for schedule(static) if ((long)N * nheads * hd >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * nheads * hd >= RK_PAR_MIN, int, n, N, {
         const T *c = cos_t + (long)(n % S) * half, *s = sin_t + (long)(n % S) * half;
         for (int h = 0; h < nheads; h++) {
             T *x1 = x + (long)n * ld + (long)h * hd, *x2 = x1 + half;
@@ -28,7 +27,7 @@ void FN(rk_rope)(T *x, const T *cos_t, const T *sin_t, int N, int S, int nheads,
                 x2[i] = b * c[i] + a * sn;
             }
         }
-    }
+    });
 }
 
 #endif

@@ -37,34 +37,30 @@ static inline uint64_t rk_mix64(uint64_t z) {
 #include "rk_rowops.h"
 
 void FN(rk_gelu_fwd)(T *a, const T *u, long n) {
-#pragma omp parallel for schedule(static) if (n >= RK_PAR_MIN)
-    for (long i = 0; i < n; i++) a[i] = u[i] * (T)0.5 * ((T)1 + ERF(u[i] * (T)0.70710678118654752));
+    RK_FOR(n >= RK_PAR_MIN, long, i, n, a[i] = u[i] * (T)0.5 * ((T)1 + ERF(u[i] * (T)0.70710678118654752)););
 }
 
 void FN(rk_gelu_bwd)(T *du, const T *da, const T *u, long n) {
-#pragma omp parallel for schedule(static) if (n >= RK_PAR_MIN)
-    for (long i = 0; i < n; i++) {
+    RK_FOR(n >= RK_PAR_MIN, long, i, n, {
         T cdf = (T)0.5 * ((T)1 + ERF(u[i] * (T)0.70710678118654752));
         T pdf = EXP((T)-0.5 * u[i] * u[i]) * (T)0.39894228040143268;
         du[i] = da[i] * (cdf + u[i] * pdf);
-    }
+    });
 }
 
 void FN(rk_l2norm_rows)(T *y, T *norms, const T *x, int N, int D, T eps) {
-#pragma omp parallel for schedule(static) if ((long)N * D >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * D >= RK_PAR_MIN, int, n, N, {
         const T *xr = x + (long)n * D;
         T *yr = y + (long)n * D;
         T nr = SQRT(FN(rk_row_dot)(xr, xr, D));
         norms[n] = nr;
         T inv = (T)1 / (nr > eps ? nr : eps);
         for (int i = 0; i < D; i++) yr[i] = xr[i] * inv;
-    }
+    });
 }
 
 void FN(rk_l2norm_rows_bwd)(T *dx, const T *dy, const T *y, const T *norms, int N, int D, T eps) {
-#pragma omp parallel for schedule(static) if ((long)N * D >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * D >= RK_PAR_MIN, int, n, N, {
         const T *dyr = dy + (long)n * D, *yr = y + (long)n * D;
         T *dxr = dx + (long)n * D;
         if (norms[n] > eps) {
@@ -73,23 +69,21 @@ void FN(rk_l2norm_rows_bwd)(T *dx, const T *dy, const T *y, const T *norms, int 
         } else {
             for (int i = 0; i < D; i++) dxr[i] += dyr[i] / eps;
         }
-    }
+    });
 }
 
 void FN(rk_dropout)(T *a, T *mask, long n, T p, uint64_t seed) {
     T keep = (T)1 / ((T)1 - p);
     uint64_t threshold = (uint64_t)((double)p * 18446744073709551616.0);
-#pragma omp parallel for schedule(static) if (n >= RK_PAR_MIN)
-    for (long i = 0; i < n; i++) {
+    RK_FOR(n >= RK_PAR_MIN, long, i, n, {
         T m = rk_mix64(seed ^ rk_mix64((uint64_t)i)) < threshold ? (T)0 : keep;
         mask[i] = m;
         a[i] *= m;
-    }
+    });
 }
 
 void FN(rk_mul)(T *y, const T *x, long n) {
-#pragma omp parallel for schedule(static) if (n >= 4 * RK_PAR_MIN)
-    for (long i = 0; i < n; i++) y[i] *= x[i];
+    RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, y[i] *= x[i];);
 }
 
 #endif

@@ -13,17 +13,15 @@
 #else
 
 void FN(rk_swiglu_fwd)(T *g, const T *a, int N, int F) {
-#pragma omp parallel for schedule(static) if ((long)N * F >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * F >= RK_PAR_MIN, int, n, N, {
         const T *a1 = a + (long)n * 2 * F, *a3 = a1 + F;
         T *gr = g + (long)n * F;
         for (int i = 0; i < F; i++) gr[i] = a1[i] * SIGMOID(a1[i]) * a3[i];
-    }
+    });
 }
 
 void FN(rk_swiglu_bwd)(T *da, const T *dg, const T *a, int N, int F) {
-#pragma omp parallel for schedule(static) if ((long)N * F >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * F >= RK_PAR_MIN, int, n, N, {
         const T *a1 = a + (long)n * 2 * F, *a3 = a1 + F, *dgr = dg + (long)n * F;
         T *da1 = da + (long)n * 2 * F, *da3 = da1 + F;
         for (int i = 0; i < F; i++) {
@@ -32,7 +30,7 @@ void FN(rk_swiglu_bwd)(T *da, const T *dg, const T *a, int N, int F) {
             da1[i] = dgr[i] * a3[i] * s * ((T)1 + a1[i] * ((T)1 - s));
             da3[i] = dgr[i] * silu;
         }
-    }
+    });
 }
 
 #endif

@@ -15,8 +15,7 @@
 #include "rk_rowops.h"
 
 void FN(rk_xent)(T *losses, T *logits, const int32_t *targets, int N, int V, T grad_scale) {
-#pragma omp parallel for schedule(static) if ((long)N * V >= RK_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    RK_FOR((long)N * V >= RK_PAR_MIN, int, n, N, {
         T *z = logits + (long)n * V;
         int tgt = targets[n];
         if (tgt < 0 || tgt >= V) {
@@ -33,7 +32,7 @@ void FN(rk_xent)(T *losses, T *logits, const int32_t *targets, int N, int V, T g
             for (int i = 0; i < V; i++) z[i] = EXP(z[i] - lse) * grad_scale;
             z[tgt] -= grad_scale;
         }
-    }
+    });
 }
 
 #endif

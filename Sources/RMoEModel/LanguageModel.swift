@@ -87,6 +87,7 @@ public final class LanguageModel<S: KernelScalar> {
     /// cross-entropy over counted targets + balance_coef * summed balance loss. When `training`,
     /// the logits buffer is replaced by its gradient so that `backward()` can follow.
     @discardableResult
+    @_specialize(exported: true, where S == Float)
     public func forward(training: Bool) -> Double {
         let T = rows, d = config.dModel, V = config.vocab
         context.training = training
@@ -108,6 +109,7 @@ public final class LanguageModel<S: KernelScalar> {
     }
 
     /// Backward pass of the last `forward(training: true)`; accumulates into `grads`.
+    @_specialize(exported: true, where S == Float)
     public func backward() {
         let T = rows, d = config.dModel, V = config.vocab
         Linear.backward(dx: dxn, dw: lmHeadGrad, accumulateDx: false, logits, xnFinal, lmHead, T, d, V)

@@ -38,10 +38,10 @@ struct MoETests {
             // states frozen at their values, which is exactly that function.
             if router == "rmoe-detach", let shared = m.routerShared as? RecurrentRouter.Shared<Double> {
                 let T = m.rows, p = m.config.routerDim
-                let frozen = shared.h.map { h in
-                    let c = UnsafeMutablePointer<Double>.allocate(capacity: T * p)
-                    c.update(from: h, count: T * p)
-                    return c
+                let frozen = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: m.config.layers)
+                for l in 0..<m.config.layers {
+                    frozen[l] = .allocate(capacity: T * p)
+                    frozen[l].update(from: shared.h[l], count: T * p)
                 }
                 shared.frozenStates = frozen
             }

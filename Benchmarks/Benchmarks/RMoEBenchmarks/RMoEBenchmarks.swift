@@ -11,6 +11,7 @@ let threads = Int(ProcessInfo.processInfo.environment["RMOE_THREADS"] ?? "") ?? 
 
 func smallConfig() -> ModelConfig {
     var c = ModelConfig()
+    c.router = "dense"
     c.dModel = 256; c.layers = 8; c.heads = 4; c.ffnWidth = 512; c.seqLen = 256; c.batch = 8; c.vocab = 256
     return c
 }
@@ -87,15 +88,19 @@ let benchmarks: @Sendable () -> Void = {
         b.measurement(Metric.gbps, Int(Double(7 * n * 4) * Double(b.scaledIterations.count) / dt / 1e9))
     }
 
-    // The dense SMALL training step: time, tokens/s, and heap allocations per step after warm-up.
-    Benchmark("train step dense SMALL", configuration: .init(metrics: [.wallClock, Metric.tokens, .mallocCountTotal],
-                                                            warmupIterations: 2, maxDuration: .seconds(10), maxIterations: 20)) { b in
-        b.startMeasurement()
-        let t0 = System.now()
-        for _ in b.scaledIterations { StepFixture.shared.step() }
-        let dt = System.now() - t0
-        b.stopMeasurement()
-        b.measurement(Metric.tokens, Int(Double(StepFixture.shared.model.rows * b.scaledIterations.count) / dt))
+    // SMALL training steps (dense, and MoE with smoe and rmoe: E=16, k=4, f=128, p=64): time,
+    // tokens/s, and heap allocations per step after warm-up (mallocCountTotal; expected 0).
+    for router in ["dense", "smoe", "rmoe"] {
+        Benchmark("train step \(router) SMALL", configuration: .init(metrics: [.wallClock, Metric.tokens, .mallocCountTotal],
+                                                                   warmupIterations: 2, maxDuration: .seconds(10), maxIterations: 15)) { b in
+            let fixture = StepFixture.make(router)
+            b.startMeasurement()
+            let t0 = System.now()
+            for _ in b.scaledIterations { fixture.step() }
+            let dt = System.now() - t0
+            b.stopMeasurement()
+            b.measurement(Metric.tokens, Int(Double(fixture.model.rows * b.scaledIterations.count) / dt))
+        }
     }
 }
 
@@ -106,15 +111,24 @@ nonisolated(unsafe) let targets: UnsafeMutablePointer<Int32> = {
     return p
 }()
 
-/// A model built once (outside the measured region), so the measurement sees only steps.
+/// Models built once per router (outside the measured region), so a measurement sees only steps.
 final class StepFixture: @unchecked Sendable {
-    nonisolated(unsafe) static let shared = StepFixture()
+    nonisolated(unsafe) static var cache: [String: StepFixture] = [:]
+    static func make(_ router: String) -> StepFixture {
+        if let f = cache[router] { return f }
+        let f = StepFixture(router)
+        cache[router] = f
+        return f
+    }
+
     let model: LanguageModel<Float>
     let optimizer: AdamW<Float>
 
-    init() {
+    init(_ router: String) {
         Runtime.setThreads(threads)
-        model = try! LanguageModel<Float>(config: smallConfig())
+        var c = smallConfig()
+        c.router = router
+        model = try! LanguageModel<Float>(config: c)
         model.initialize(seed: 1)
         optimizer = AdamW(layout: model.layout)
         var rng = Xoshiro256(seed: 2)

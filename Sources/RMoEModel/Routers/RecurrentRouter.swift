@@ -64,8 +64,10 @@ public enum RecurrentRouter: RouterFamily {
 
     /// State of one model's recurrent routers, shared by its layers.
     final class Shared<S: KernelScalar> {
-        let h: [UnsafeMutablePointer<S>]        // h_l [T, p] per layer (saved)
-        let logits: [UnsafeMutablePointer<S>]   // zhat_l (or z_l, accumulated) per layer, rmoe-np-r
+        // Per-layer buffers as raw pointer tables (not Swift arrays: the routers run as unspecialised
+        // generic code behind `any RouterLayer`, where array subscripts allocate).
+        let h: UnsafeMutablePointer<UnsafeMutablePointer<S>>        // h_l [T, p] per layer (saved)
+        let logits: UnsafeMutablePointer<UnsafeMutablePointer<S>>   // zhat_l (or z_l, accumulated), rmoe-np-r
         let dhNext: UnsafeMutablePointer<S>     // dL/dh_l handed from layer l+1's backward to layer l's
         let dzNext: UnsafeMutablePointer<S>     // rmoe-np-r: logit gradient handed down
         // Scratch used by one layer at a time.
@@ -74,12 +76,16 @@ public enum RecurrentRouter: RouterFamily {
         let dzhat: UnsafeMutablePointer<S>              // [T, E]
         /// Tests only: states used as h_{l-1} instead of the live ones, so that finite differences
         /// of the loss reproduce rmoe-detach's gradient (h_{l-1} treated as a constant).
-        var frozenStates: [UnsafeMutablePointer<S>]? = nil
+        var frozenStates: UnsafeMutablePointer<UnsafeMutablePointer<S>>? = nil
 
         init(_ c: ModelConfig, _ pool: BufferPool) {
             let T = c.batch * c.seqLen, p = c.routerDim, E = c.experts, g = RecurrentRouter.gates(c)
-            h = (0..<c.layers).map { _ in pool.make(T * p) }
-            logits = RecurrentRouter.logitResidual(c) ? (0..<c.layers).map { _ in pool.make(T * E) } : []
+            h = pool.make(c.layers)
+            logits = pool.make(c.layers)
+            for l in 0..<c.layers {
+                h[l] = pool.make(T * p)
+                logits[l] = RecurrentRouter.logitResidual(c) ? pool.make(T * E) : h[l]
+            }
             dhNext = pool.make(T * p); dzNext = pool.make(T * E)
             gi = pool.make(T * g * p); gh = pool.make(T * g * p); dgi = pool.make(T * g * p); dgh = pool.make(T * g * p)
             dh = pool.make(T * p); dxp = pool.make(T * p); dzhat = pool.make(T * E)

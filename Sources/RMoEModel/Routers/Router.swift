@@ -78,7 +78,7 @@ extension RouterFamily {
 
 /// The registry of routers.
 public enum Routers {
-    public static let families: [any RouterFamily.Type] = [
+    nonisolated(unsafe) public static let families: [any RouterFamily.Type] = [
         LinearRouter.self, MLPRouter.self, CosineRouter.self, XMoERouter.self, HyperRouter.self, RecurrentRouter.self,
     ]
 
