@@ -43,6 +43,11 @@ let package = Package(
         .target(
             name: "RMoEExperiments",
             dependencies: ["RMoECore", "RMoEModel", "RMoEData"],
+            resources: [
+                .embedInCode("Presets/smoke.json"), .embedInCode("Presets/main.json"),
+                .embedInCode("Presets/ablation-bytes.json"), .embedInCode("Presets/ablation-words.json"),
+                .embedInCode("Presets/depth.json"), .embedInCode("Presets/recurrence.json"),
+            ],
             // The Swift SIMD kernels of `rmoe bench kernels` get the same CPU target as the C
             // kernels (-march=native), so the comparison of the two runtimes is fair.
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"])]

@@ -33,6 +33,8 @@ public struct RunConfig: Sendable, Equatable {
     public var finalEval = true
     /// Cap on windows per split in the final evaluation (0 = the whole split).
     public var finalEvalWindows = 0
+    /// Keep the best-validation weights (best.safetensors) and evaluate those at the end.
+    public var selectBest = true
     // Synthetic corpus.
     public var synthetic = SyntheticSource.Parameters()
 
@@ -54,6 +56,8 @@ public struct ConfigField: Sendable {
 /// The values a flat JSON config can hold.
 public enum JSONValue: Sendable, Equatable {
     case int(Int), double(Double), bool(Bool), string(String)
+    /// Only in output files (final.json, analyses); never a config value.
+    indirect case array([JSONValue])
 
     /// Exact JSON text (Doubles in Swift's shortest round-trip form).
     public var jsonText: String {
@@ -62,6 +66,7 @@ public enum JSONValue: Sendable, Equatable {
         case .double(let d): return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)") : "null"
         case .bool(let b): return b ? "true" : "false"
         case .string(let s): return JSONText.quote(s)
+        case .array(let a): return "[" + a.map(\.jsonText).joined(separator: ", ") + "]"
         }
     }
 
@@ -72,6 +77,7 @@ public enum JSONValue: Sendable, Equatable {
         case .double(let d): return "\(d)"
         case .bool(let b): return b ? "true" : "false"
         case .string(let s): return s
+        case .array(let a): return a.map(\.plainText).joined(separator: " ")
         }
     }
 }
@@ -161,6 +167,7 @@ extension RunConfig {
         field("eval_batches", \.evalBatches, "batches of the validation split used during training", check: positive),
         field("checkpoint_every", \.checkpointEvery, "steps between checkpoints (a multiple of log_every)", check: positive),
         field("final_eval", \.finalEval, "evaluate the whole valid and test splits at the end"),
+        field("select_best", \.selectBest, "keep the best-validation weights (best.safetensors) and report those"),
         field("final_eval_windows", \.finalEvalWindows, "cap on sequences per split in the final evaluation; 0 = whole split", check: nonNegative),
         // Synthetic corpus.
         field("synthetic_seed", \.synthetic.seedInt, "seed of the synthetic source (shared by all runs)", check: nonNegative),

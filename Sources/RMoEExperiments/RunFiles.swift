@@ -12,6 +12,8 @@ public struct RunFiles: Sendable {
     public var final: String { dir + "/final.json" }
     public var model: String { dir + "/model.safetensors" }
     public var trainState: String { dir + "/train-state.safetensors" }
+    /// The best-validation weights (periodic evaluation).
+    public var best: String { dir + "/best.safetensors" }
 
     public func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 

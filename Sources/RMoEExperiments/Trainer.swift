@@ -16,6 +16,16 @@ public struct RunResult: Sendable {
     public var trainableParameters = 0, frozenParameters = 0
     public var peakResidentBytes = 0
     public var finalTrainLoss = Double.nan
+    /// Which weights the final evaluation used ("best": the best-validation checkpoint, or "last").
+    public var evalCheckpoint = "last"
+    public var bestStep = 0
+    public var routerParameters = 0
+    /// Share of training wall time spent in the routers' forward and backward passes.
+    public var routerShare = 0.0
+    /// Bytes of parameters, gradients, both AdamW moments and activations (what the run needs).
+    public var modelMemoryBytes = 0
+    /// Routing statistics of the final validation pass (nil for dense models).
+    public var routing: RoutingStats?
 }
 
 /// Trains one model: the loop of forward, backward, clip, AdamW, with logging to
@@ -32,6 +42,9 @@ public final class Trainer {
     /// Steps done (= optimizer updates).
     public private(set) var step = 0
     private var trainSeconds = 0.0
+    private var routerSeconds = 0.0
+    /// Best validation loss so far (periodic evaluation) and its step.
+    private var bestValid = Double.infinity, bestStep = 0
 
     /// Builds the model for `config` on `corpus` (whose vocabulary size overrides `vocab`).
     public init(config: RunConfig, corpus: Corpus, files: RunFiles?, progress: ProgressPrinter = ProgressPrinter()) throws {
@@ -101,6 +114,9 @@ public final class Trainer {
             throw RMoEError("train state \(files.trainState) has no consistent step; the run folder is damaged: start the run again")
         }
         trainSeconds = state.metadata["train_seconds"].flatMap(Double.init) ?? 0
+        routerSeconds = state.metadata["router_seconds"].flatMap(Double.init) ?? 0
+        bestValid = state.metadata["best_valid_loss"].flatMap(Double.init) ?? .infinity
+        bestStep = state.metadata["best_step"].flatMap(Int.init) ?? 0
         step = s
         try log?.truncate(after: s)
         return s
@@ -108,7 +124,8 @@ public final class Trainer {
 
     func saveCheckpoint() throws {
         guard let files else { return }
-        let md = ["config": config.jsonText, "step": String(step), "train_seconds": String(trainSeconds)]
+        let md = ["config": config.jsonText, "step": String(step), "train_seconds": String(trainSeconds),
+                  "router_seconds": String(routerSeconds), "best_valid_loss": String(bestValid), "best_step": String(bestStep)]
         try Checkpoint.saveTrainState(params: model.params, optimizer: optimizer, to: files.trainState, metadata: md)
         try Checkpoint.saveModel(model.params, to: files.model, metadata: md)
     }
@@ -141,11 +158,13 @@ public final class Trainer {
         var intervalLoss = 0.0, intervalCE = 0.0, intervalBalance = 0.0, intervalSteps = 0, intervalStart = System.now(), lastNorm = 0.0
         var lastTrainLoss = Double.nan
         let runStart = System.now(), secondsBefore = trainSeconds
+        let routerBefore = routerSeconds, clockStart = model.routerClock.seconds
         while step < c.steps {
             let (loss, norm) = trainStep()
             intervalLoss += loss; intervalSteps += 1; lastNorm = norm
             intervalCE += model.lastCrossEntropy; intervalBalance += model.lastBalance
             trainSeconds = secondsBefore + (System.now() - runStart)
+            routerSeconds = routerBefore + (model.routerClock.seconds - clockStart)
             let done = step - startStep
             let perStep = (System.now() - runStart) / Double(done)
             progress.status(String(format: "step %d/%d  loss %.4f  %@ tok/s  ETA %@", step, c.steps, loss,
@@ -166,11 +185,17 @@ public final class Trainer {
                 }
                 intervalLoss = 0; intervalCE = 0; intervalBalance = 0; intervalSteps = 0; intervalStart = System.now()
             }
-            if c.evalEvery > 0 && step % c.evalEvery == 0 && step < c.steps {
+            if c.evalEvery > 0 && (step % c.evalEvery == 0 || step == c.steps) {
                 let v = evaluate(.valid, windows: c.evalBatches * c.model.batch)
                 try log?.append(JSONText.object([("step", .int(step)), ("split", .string("valid")), ("loss", .double(v.loss)),
                                                  (corpus.metricName, .double(corpus.metric(loss: v.loss)))]))
                 progress.line(String(format: "step %d  valid loss %.4f  %@ %.4f", step, v.loss, corpus.metricName, corpus.metric(loss: v.loss)))
+                if c.selectBest && v.loss < bestValid, let files {
+                    bestValid = v.loss
+                    bestStep = step
+                    try Checkpoint.saveModel(model.params, to: files.best,
+                                             metadata: ["config": c.jsonText, "step": String(step), "valid_loss": String(v.loss)])
+                }
             }
             if step % c.checkpointEvery == 0 || step == c.steps { try saveCheckpoint() }
             if let stopAt, step >= stopAt { progress.finish(); return nil }
@@ -185,9 +210,22 @@ public final class Trainer {
         r.trainableParameters = model.layout.parameterCount(trainable: true)
         r.frozenParameters = model.layout.parameterCount(trainable: false)
         r.finalTrainLoss = lastTrainLoss
+        r.routerParameters = Routers.parameterCount(c.model)
+        r.modelMemoryBytes = 4 * model.layout.totalCount * MemoryLayout<Float>.stride + model.activationBytes
+        r.routerShare = trainSeconds > 0 ? routerSeconds / trainSeconds : 0
+        // Evaluate the best-validation checkpoint (as the paper does) when it is not the last one.
+        if c.selectBest, let files, bestStep > 0, bestStep != step, files.exists(files.best) {
+            try Checkpoint.load(model.params, from: try SafeTensorsFile.read(path: files.best))
+            r.evalCheckpoint = "best"
+            r.bestStep = bestStep
+        }
+        if r.evalCheckpoint == "last" { r.bestStep = step }
         let windows = c.finalEvalWindows > 0 ? c.finalEvalWindows : nil
         let evalWindows = c.finalEval ? windows : c.evalBatches * c.model.batch
+        if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts) }
         let v = evaluate(.valid, windows: evalWindows)
+        r.routing = model.routingStats
+        model.routingStats = nil
         r.validLoss = v.loss; r.validMetric = corpus.metric(loss: v.loss)
         if c.finalEval {
             let t = evaluate(.test, windows: windows)
@@ -211,12 +249,24 @@ public final class Trainer {
         if let f = r.testFloor { pairs.append(("test_floor_loss", .double(f))); pairs.append(("test_gap_loss", .double(r.testLoss - f))) }
         pairs += [
             ("final_train_loss", .double(r.finalTrainLoss)),
+            ("eval_checkpoint", .string(r.evalCheckpoint)), ("eval_step", .int(r.bestStep)),
             ("trainable_params", .int(r.trainableParameters)), ("frozen_params", .int(r.frozenParameters)),
+            ("router_params", .int(r.routerParameters)), ("router_share", .double(r.routerShare)),
             ("train_seconds", .double((r.trainSeconds * 1000).rounded() / 1000)),
             ("seconds_per_1k_steps", .double(r.steps > 0 ? (r.trainSeconds / Double(r.steps) * 1000 * 1000).rounded() / 1000 : 0)),
             ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("threads", .int(c.resolvedThreads)),
-            ("peak_rss_bytes", .int(r.peakResidentBytes)),
+            ("peak_rss_bytes", .int(r.peakResidentBytes)), ("model_memory_bytes", .int(r.modelMemoryBytes)),
         ]
+        if let st = r.routing {
+            let mean = { (xs: [Double]) in xs.reduce(0, +) / Double(max(xs.count, 1)) }
+            pairs += [
+                ("balance_mean", .double(mean(st.meanBalance))), ("entropy_mean", .double(mean(st.meanEntropy))),
+                ("max_load_mean", .double(mean(st.relativeLoad.map { $0.max() ?? 0 }))),
+                ("layer_entropy", .array(st.meanEntropy.map { .double($0) })),
+                ("layer_balance", .array(st.meanBalance.map { .double($0) })),
+                ("layer_load", .array(st.relativeLoad.map { .array($0.map { .double(($0 * 1000).rounded() / 1000) }) })),
+            ]
+        }
         return "{\n" + pairs.map { "  \(JSONText.quote($0.0)): \($0.1.jsonText)" }.joined(separator: ",\n") + "\n}\n"
     }
 }

@@ -28,6 +28,10 @@ public final class LanguageModel<S: KernelScalar> {
     public let routerShared: AnyObject?
     /// Training flag, step and seed seen by layers with randomness (router dropout).
     public let context = ForwardContext()
+    /// Wall time spent in the routers (forward and backward), accumulated.
+    public let routerClock = Stopwatch()
+    /// When set, every MoE forward pass adds its routing statistics here (evaluation).
+    public var routingStats: RoutingStats?
 
     /// Cross-entropy (mean nats per counted token) and summed per-layer balance loss of the last forward.
     public private(set) var lastCrossEntropy = 0.0
@@ -59,9 +63,9 @@ public final class LanguageModel<S: KernelScalar> {
         let attnScratch = Attention<S>.scratchCount(B: config.batch, S: config.seqLen, d: d, H: config.heads).map { pool.make($0, of: S.self) }
         let ffnScratch = config.isDense ? DenseFFN<S>.scratchCount(T: T, F: config.denseWidth).map { pool.make($0, of: S.self) } : []
         let moeScratch = config.isDense ? nil : MoELayer<S>.Scratch(config, pool)
-        let (params, grads, context) = (self.params, self.grads, self.context)
+        let (params, grads, context, clock) = (self.params, self.grads, self.context, self.routerClock)
         blocks = (0..<L).map { i in
-            Block(index: i, config: config, params: params, grads: grads, pool: pool, context: context,
+            Block(index: i, config: config, params: params, grads: grads, pool: pool, context: context, routerClock: clock,
                   rope: (UnsafePointer(rope), UnsafePointer(rope + cosTable.count)),
                   attnScratch: attnScratch, ffnScratch: ffnScratch, moeScratch: moeScratch, routerShared: shared)
         }
@@ -92,7 +96,7 @@ public final class LanguageModel<S: KernelScalar> {
         let T = rows, d = config.dModel, V = config.vocab
         context.training = training
         embedding.forward(x: xs[0], tokens: tokens, rows: T)
-        for (i, block) in blocks.enumerated() { block.forward(xOut: xs[i + 1], xIn: xs[i]) }
+        for (i, block) in blocks.enumerated() { block.forward(xOut: xs[i + 1], xIn: xs[i], stats: routingStats) }
         finalNorm.forward(y: xnFinal, rstd: rstdFinal, x: xs[config.layers], rows: T)
         Linear.forward(logits, xnFinal, lmHead, T, d, V)
         var counted = 0
@@ -147,7 +151,7 @@ struct Block<S: KernelScalar> {
     let xn1, rstd1, h, xn2, rstd2: UnsafeMutablePointer<S>
 
     init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, context: ForwardContext,
-         rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
+         routerClock: Stopwatch, rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
          moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?) {
         let p = "layers.\(i)."
         T = c.batch * c.seqLen; d = c.dModel
@@ -163,11 +167,11 @@ struct Block<S: KernelScalar> {
                                   saved: DenseFFN<S>.savedCount(T: T, F: c.denseWidth).map { pool.make($0) }, scratch: ffnScratch))
         } else {
             ffn = .moe(MoELayer(layer: i, config: c, params: params, grads: grads, pool: pool, shared: routerShared,
-                                 context: context, scratch: moeScratch!))
+                                 context: context, routerClock: routerClock, scratch: moeScratch!))
         }
     }
 
-    func forward(xOut: UnsafeMutablePointer<S>, xIn: UnsafePointer<S>) {
+    func forward(xOut: UnsafeMutablePointer<S>, xIn: UnsafePointer<S>, stats: RoutingStats?) {
         attnNorm.forward(y: xn1, rstd: rstd1, x: xIn, rows: T)
         h.update(from: xIn, count: T * d)
         attention.forward(y: h, x: xn1)
@@ -175,7 +179,7 @@ struct Block<S: KernelScalar> {
         xOut.update(from: h, count: T * d)
         switch ffn {
         case .dense(let f): f.forward(y: xOut, x: xn2)
-        case .moe(let m): m.forward(y: xOut, x: xn2)
+        case .moe(let m): m.forward(y: xOut, x: xn2, stats: stats)
         }
     }
 

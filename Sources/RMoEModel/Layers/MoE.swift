@@ -26,6 +26,8 @@ public final class MoELayer<S: KernelScalar> {
     let scratch: Scratch
     /// Balance loss of the last forward pass (unweighted).
     public private(set) var balanceLoss = 0.0
+    let layer: Int
+    let routerClock: Stopwatch
 
     /// Backward scratch shared by all MoE layers of a model.
     public struct Scratch {
@@ -38,7 +40,9 @@ public final class MoELayer<S: KernelScalar> {
     }
 
     init(layer i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, shared: AnyObject?,
-         context: ForwardContext, scratch: Scratch) {
+         context: ForwardContext, routerClock: Stopwatch, scratch: Scratch) {
+        layer = i
+        self.routerClock = routerClock
         T = c.batch * c.seqLen; d = c.dModel; E = c.experts; k = c.topK; f = c.expertWidth
         relu = c.isReLUExpert; hs = c.expertHiddenStride
         let p = "layers.\(i).moe.experts."
@@ -56,8 +60,10 @@ public final class MoELayer<S: KernelScalar> {
     }
 
     /// `y += MoE(x)`; x [T, d] (the normed input).
-    func forward(y: UnsafeMutablePointer<S>, x: UnsafePointer<S>) {
+    func forward(y: UnsafeMutablePointer<S>, x: UnsafePointer<S>, stats: RoutingStats?) {
+        let t0 = System.now()
         router.forward(x: x, logits: logits)
+        routerClock.seconds += System.now() - t0
         S.topKGate(routing.idx, gate, logits, T, E, k)
         routing.route(dModel: d, expertWidth: f, relu: relu)
         if let b = router.balanceScores {
@@ -66,6 +72,7 @@ public final class MoELayer<S: KernelScalar> {
             S.softmaxRows(probs, logits, T, E, 1)
         }
         balanceLoss = S.balanceLoss(probs, routing.counts, T, E, k)
+        stats?.add(layer: layer, probs: probs, routing: routing, balance: balanceLoss, tokens: T)
         S.moeGather(Xe, x, routing.pointer, d)
         S.moeExpertsForward(H, G, Ye, Xe, w1, w3.map { UnsafePointer($0) }, w2, b1.map { UnsafePointer($0) },
                             b2.map { UnsafePointer($0) }, routing.pointer, d, f, relu)
@@ -88,6 +95,8 @@ public final class MoELayer<S: KernelScalar> {
         S.moeExpertsBackward(s.dXe, s.dH, s.dG, dw1, dw3, dw2, db1, db2, s.dYe, Xe, H, G, w1, w3.map { UnsafePointer($0) }, w2,
                              routing.pointer, d, f, relu)
         S.moeScatter(dx, s.dXe, routing.pointer, d)
+        let t0 = System.now()
         router.backward(x: x, dLogits: s.dz, dx: dx)
+        routerClock.seconds += System.now() - t0
     }
 }

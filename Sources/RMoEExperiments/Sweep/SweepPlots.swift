@@ -1,0 +1,60 @@
+import Foundation
+import RMoECore
+
+/// The sweep's figures, drawn by the toolkit (SVG, no Python needed).
+enum SweepPlots {
+    static func all(_ entries: [SweepReport.Entry]) -> [(String, String)] {
+        guard let first = entries.first else { return [] }
+        let metric = first.final["metric"] as? String ?? "metric"
+        var groups: [String] = []
+        for e in entries where !groups.contains(e.group) { groups.append(e.group) }
+        var out: [(String, String)] = []
+
+        // Validation and training curves: mean over seeds, band = min..max.
+        func curves(split: String, key: String, title: String, yLabel: String) -> String {
+            let series: [SVGPlot.Series] = groups.map { g in
+                let es = entries.filter { $0.group == g }
+                var byStep: [Int: [Double]] = [:]
+                for e in es {
+                    for m in e.metrics where (m["split"] as? String) == split {
+                        if let s = (m["step"] as? NSNumber)?.intValue, let v = (m[key] as? NSNumber)?.doubleValue { byStep[s, default: []].append(v) }
+                    }
+                }
+                let steps = byStep.keys.sorted()
+                let ys = steps.map { byStep[$0]! }
+                return SVGPlot.Series(name: g, x: steps.map(Double.init), y: ys.map { $0.reduce(0, +) / Double($0.count) },
+                                      yLow: ys.map { $0.min()! }, yHigh: ys.map { $0.max()! })
+            }
+            return SVGPlot.lineChart(title: title, xLabel: "step", yLabel: yLabel, series: series)
+        }
+        out.append(("valid_curves.svg", curves(split: "valid", key: metric, title: "Validation \(metric) during training (mean over seeds, band = min..max)",
+                                             yLabel: "valid \(metric)")))
+        out.append(("train_curves.svg", curves(split: "train", key: "ce", title: "Training cross-entropy (mean over seeds)", yLabel: "train loss (nats)")))
+
+        // Final metric with error bars.
+        let stats = groups.map { g in SweepReport.meanStd(entries.filter { $0.group == g }.map { $0.num("test_\(metric)") }) }
+        let best = stats.indices.filter { stats[$0].mean.isFinite }.min { stats[$0].mean < stats[$1].mean }
+        out.append(("final_\(metric).svg", SVGPlot.barChart(title: "Test \(metric) (mean ± std over seeds)", yLabel: "test \(metric)",
+                                                             labels: groups, values: stats.map(\.mean),
+                                                             errors: stats.map { $0.std.isFinite ? $0.std : 0 }, highlight: best)))
+
+        // Per-layer expert load (relative to uniform), mean over seeds, one heatmap per router, shared scale.
+        var panels: [(String, [[Double]])] = []
+        for g in groups {
+            let loads = entries.filter { $0.group == g }.compactMap { $0.final["layer_load"] as? [[NSNumber]] }
+            guard let l0 = loads.first, !l0.isEmpty else { continue }
+            var m = l0.map { $0.map { _ in 0.0 } }
+            for l in loads { for i in 0..<min(m.count, l.count) { for j in 0..<min(m[i].count, l[i].count) { m[i][j] += l[i][j].doubleValue / Double(loads.count) } } }
+            panels.append((g, m))
+        }
+        if !panels.isEmpty {
+            let vmax = max(2, panels.flatMap { $0.1.flatMap { $0 } }.max() ?? 2)
+            let svgs = panels.map { g, m in
+                SVGPlot.heatmap(title: g, matrix: m, rowLabels: (0..<m.count).map { "L\($0)" }, colLabels: (0..<(m.first?.count ?? 0)).map { "\($0)" },
+                                vmin: 0, vmax: vmax, annotate: false, xLabel: "expert", yLabel: "layer")
+            }
+            out.append(("expert_load.svg", SVGPlot.row(svgs)))
+        }
+        return out
+    }
+}

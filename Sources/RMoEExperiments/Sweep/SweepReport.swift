@@ -1,0 +1,170 @@
+import Foundation
+import RMoECore
+
+/// Builds summary.csv, table.md and plots/ of a sweep folder from whatever runs are complete
+/// (`rmoe sweep --report DIR`; also run at the end of every sweep session).
+public enum SweepReport {
+    /// One complete run, as read back from its folder.
+    public struct Entry {
+        public var id: String
+        public var label: String
+        public var seed: Int
+        public var point: [(String, String)]
+        public var config: [String: Any]
+        public var final: [String: Any]
+        public var metrics: [[String: Any]]
+        func num(_ k: String) -> Double { (final[k] as? NSNumber)?.doubleValue ?? .nan }
+        var group: String { ([label] + point.map { "\($0.0)=\($0.1)" }).joined(separator: " ") }
+        var pointKey: String { point.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }
+    }
+
+    /// The paper's numbers for reference (routers.md 3.5): enwik8 test BPC (Tables 1, 5, 6) and
+    /// WikiText-103 test PPL (Tables 1, 6), by router label.
+    public static let paperBPC: [String: Double] = [
+        "smoe": 1.128, "hyper": 1.139, "smoe-mlp": 1.137, "random": 1.135, "cosine": 1.122, "xmoe": 1.125, "rmoe": 1.116,
+        "rmoe-np": 1.123, "rmoe-detach": 1.133, "rmoe-np-r0.5": 1.124, "rmoe-np-r1.0": 1.124, "rmoe-rnn": 1.119,
+    ]
+    public static let paperPPL: [String: Double] = [
+        "smoe": 33.061, "hyper": 33.374, "smoe-mlp": 33.142, "random": 33.410, "cosine": 33.047, "xmoe": 32.926, "rmoe": 32.867,
+        "rmoe-rnn": 32.72,
+    ]
+
+    public static func load(dir: String) throws -> (name: String, entries: [Entry], pending: [String]) {
+        guard let data = FileManager.default.contents(atPath: dir + "/sweep.json"),
+              let sweep = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let ids = sweep["runs"] as? [String], let specObj = sweep["spec"] else {
+            throw RMoEError("\(dir) has no readable sweep.json; give the folder a sweep wrote (results/<name> by default)")
+        }
+        let specText = String(decoding: try JSONSerialization.data(withJSONObject: specObj), as: UTF8.self)
+        let spec = try SweepSpec.parse(specText, origin: dir + "/sweep.json")
+        let runs = try spec.runs(origin: dir + "/sweep.json")
+        var entries: [Entry] = [], pending: [String] = []
+        for id in ids {
+            let files = RunFiles(dir + "/runs/" + id)
+            guard let f = FileManager.default.contents(atPath: files.final),
+                  let final = (try? JSONSerialization.jsonObject(with: f)) as? [String: Any],
+                  let c = FileManager.default.contents(atPath: files.config),
+                  let config = (try? JSONSerialization.jsonObject(with: c)) as? [String: Any] else { pending.append(id); continue }
+            let run = runs.first { $0.id == id }
+            entries.append(Entry(id: id, label: run?.label ?? (config["router"] as? String ?? id), seed: run?.seed ?? 0,
+                                 point: run?.point ?? [], config: config, final: final, metrics: MetricsLog.read(files.metrics)))
+        }
+        return (spec.name, entries, pending)
+    }
+
+    public static func write(dir: String) throws {
+        let (name, entries, pending) = try load(dir: dir)
+        try writeFileAtomically(dir + "/summary.csv", csv(entries))
+        try writeFileAtomically(dir + "/table.md", table(name: name, entries: entries, pending: pending))
+        try FileManager.default.createDirectory(atPath: dir + "/plots", withIntermediateDirectories: true)
+        for (file, svg) in SweepPlots.all(entries) { try writeFileAtomically(dir + "/plots/" + file, svg) }
+    }
+
+    // MARK: summary.csv
+
+    static func csv(_ entries: [Entry]) -> String {
+        let axes = entries.first?.point.map(\.0) ?? []
+        let metric = entries.first?.final["metric"] as? String ?? "metric"
+        var header = ["run", "router_label", "router", "seed"] + axes
+        header += ["corpus", "metric", "valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
+                   "trainable_params", "frozen_params", "router_params", "model_memory_mb", "peak_rss_mb", "seconds_per_1k_steps", "router_share",
+                   "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "steps"]
+        var lines = [header.joined(separator: ",")]
+        func fmt(_ v: Any?) -> String {
+            switch v {
+            case let n as NSNumber: return CFNumberIsFloat(n) ? String(format: "%.6g", n.doubleValue) : "\(n.intValue)"
+            case let s as String: return s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            default: return ""
+            }
+        }
+        for e in entries {
+            var row = [e.id, e.label, fmt(e.config["router"]), "\(e.seed)"] + e.point.map(\.1)
+            row += [fmt(e.final["corpus"]), metric]
+            for k in ["valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
+                      "trainable_params", "frozen_params", "router_params"] { row.append(fmt(e.final[k])) }
+            row.append(String(format: "%.1f", e.num("model_memory_bytes") / 1e6))
+            row.append(String(format: "%.1f", e.num("peak_rss_bytes") / 1e6))
+            for k in ["seconds_per_1k_steps", "router_share", "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "step"] {
+                row.append(fmt(e.final[k]))
+            }
+            lines.append(row.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: table.md
+
+    static func meanStd(_ xs: [Double]) -> (mean: Double, std: Double) {
+        let v = xs.filter { $0.isFinite }
+        guard !v.isEmpty else { return (.nan, .nan) }
+        let m = v.reduce(0, +) / Double(v.count)
+        guard v.count > 1 else { return (m, .nan) }
+        return (m, (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count - 1)).squareRoot())
+    }
+
+    static func table(name: String, entries: [Entry], pending: [String]) -> String {
+        guard let first = entries.first else { return "# \(name)\n\nNo complete runs yet (\(pending.count) pending).\n" }
+        let metric = first.final["metric"] as? String ?? "metric"
+        let words = metric == "ppl"
+        let paper = words ? paperPPL : paperBPC
+        let digits = words ? 2 : 4
+        var groups: [String] = []
+        for e in entries where !groups.contains(e.group) { groups.append(e.group) }
+        let synthetic = first.final["test_gap_loss"] != nil
+        struct Row { var group: String; var point: String; var label: String; var valid, test, gap: (mean: Double, std: Double); var n: Int
+                     var params, routerParams, memMB, secPer1k, share: Double }
+        let rows: [Row] = groups.map { g in
+            let es = entries.filter { $0.group == g }
+            let f = es[0]
+            return Row(group: g, point: f.pointKey, label: f.label,
+                       valid: meanStd(es.map { $0.num("valid_\(metric)") }), test: meanStd(es.map { $0.num("test_\(metric)") }),
+                       gap: meanStd(es.map { $0.num("test_gap_loss") }), n: es.count,
+                       params: f.num("trainable_params") + f.num("frozen_params"), routerParams: f.num("router_params"),
+                       memMB: meanStd(es.map { $0.num("model_memory_bytes") / 1e6 }).mean,
+                       secPer1k: meanStd(es.map { $0.num("seconds_per_1k_steps") }).mean,
+                       share: meanStd(es.map { $0.num("router_share") }).mean)
+        }
+        // Best (lowest) mean per grid point, and the paper's ranks among the routers shown.
+        var bestValid: [String: Double] = [:], bestTest: [String: Double] = [:]
+        for r in rows {
+            bestValid[r.point] = min(bestValid[r.point] ?? .infinity, r.valid.mean.isNaN ? .infinity : r.valid.mean)
+            bestTest[r.point] = min(bestTest[r.point] ?? .infinity, r.test.mean.isNaN ? .infinity : r.test.mean)
+        }
+        let shownPaper = Array(Set(rows.map(\.label))).compactMap { l in paper[l].map { (l, $0) } }.sorted { $0.1 < $1.1 }
+        func rank(_ l: String) -> String {
+            guard let i = shownPaper.firstIndex(where: { $0.0 == l }) else { return "n/a" }
+            return String(format: words ? "%.2f (%d)" : "%.3f (%d)", shownPaper[i].1, i + 1)
+        }
+        func cell(_ v: (mean: Double, std: Double), best: Double?) -> String {
+            guard v.mean.isFinite else { return "n/a" }
+            var s = String(format: "%.\(digits)f", v.mean)
+            if v.std.isFinite { s += String(format: " ± %.\(digits)f", v.std) }
+            return best.map { abs($0 - v.mean) < 1e-12 } == true ? "**\(s)**" : s
+        }
+        let corpus = first.final["corpus"] as? String ?? ""
+        var t = "# \(name): \(corpus), \(metric.uppercased()) (lower is better)\n\n"
+        t += "Mean ± std over seeds of the final evaluation (valid and test splits in full, on the best-validation checkpoint); "
+        t += "the best mean of each column in bold. The last column is the paper's \(words ? "WikiText-103 test PPL" : "enwik8 test BPC") "
+        t += "for the router and its rank among the routers shown (Table 1; ablations from Tables 5-6), for the ordering only: "
+        t += "the paper's models are far larger. Memory: parameters, gradients, AdamW moments and activations of the run "
+        t += "(process peak RSS is in summary.csv); router share: the routers' part of the training wall time.\n\n"
+        let gapHeader = synthetic ? " test gap to floor (nats) |" : ""
+        t += "| router | seeds | valid \(metric) | test \(metric) |\(gapHeader) params M (router M) | memory MB | s / 1k steps | router share | paper (rank) |\n"
+        t += "|---|---|---|---|" + (synthetic ? "---|" : "") + "---|---|---|---|---|\n"
+        for r in rows {
+            t += "| \(r.group) | \(r.n) | \(cell(r.valid, best: bestValid[r.point])) | \(cell(r.test, best: bestTest[r.point])) | "
+            if synthetic { t += cell(r.gap, best: nil) + " | " }
+            t += String(format: "%.3f (%.3f) | %.0f | %.1f | %.1f%% | ", r.params / 1e6, r.routerParams / 1e6, r.memMB, r.secPer1k, 100 * r.share)
+            t += rank(r.label) + " |\n"
+        }
+        // Our ordering next to the paper's.
+        let ours = rows.filter { paper[$0.label] != nil && $0.test.mean.isFinite }.sorted { $0.test.mean < $1.test.mean }.map(\.group)
+        if !ours.isEmpty {
+            t += "\nOrdering by test \(metric) here: \(ours.joined(separator: " < "))  \n"
+            t += "Paper's ordering: \(shownPaper.map(\.0).joined(separator: " < "))\n"
+        }
+        if !pending.isEmpty { t += "\n\(pending.count) run(s) not complete yet: \(pending.joined(separator: ", "))\n" }
+        t += "\nPlots: plots/valid_curves.svg, plots/train_curves.svg, plots/final_\(metric).svg, plots/expert_load.svg\n"
+        return t
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import RMoECore
+
+/// A sweep: a grid of runs (routers x seeds x overrides) over a base config.
+///
+/// File format (JSON; `rmoe sweep --show smoke` prints an example):
+///
+///     {
+///       "name": "smoke",
+///       "description": "two routers, tiny, under a minute",
+///       "base": {"corpus": "synthetic", "layers": 2, ...},        any config fields
+///       "routers": ["smoe", "rmoe",                                names, or objects with a label and
+///                   {"label": "rmoe-np-r0.5", "router": "rmoe-np-r", "alpha": 0.5}],   their own fields
+///       "seeds": [1, 2, 3],
+///       "grid": {"layers": [4, 8, 12]}                             optional: any field as an axis
+///     }
+///
+/// Runs are ordered seed by seed (so an interrupted sweep has whole seeds done first), then by grid
+/// point, then by router; each has its own folder `runs/<label>-s<seed>[-<field><value>...]`.
+public struct SweepSpec: Sendable {
+    public struct Router: Sendable, Equatable {
+        public var label: String
+        public var settings: [(String, String)]
+        public static func == (a: Router, b: Router) -> Bool { a.label == b.label && a.settings.map { "\($0)=\($1)" } == b.settings.map { "\($0)=\($1)" } }
+    }
+
+    public var name: String
+    public var description: String
+    public var base: [(String, String)]
+    public var routers: [Router]
+    public var seeds: [Int]
+    /// Axes in a fixed (sorted) order: (field, values).
+    public var grid: [(String, [String])]
+    /// The source text, saved with the sweep.
+    public var text: String
+
+    /// One run of the sweep.
+    public struct Run: Sendable {
+        public var id: String
+        public var label: String
+        public var seed: Int
+        /// The grid point: (field, value) per axis.
+        public var point: [(String, String)]
+        public var config: RunConfig
+    }
+
+    public static func parse(_ text: String, origin: String) throws -> SweepSpec {
+        guard let data = text.data(using: .utf8), let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw RMoEError("sweep file \(origin) is not a JSON object; see `rmoe sweep --show smoke` for the format")
+        }
+        let known: Set<String> = ["name", "description", "base", "routers", "seeds", "grid"]
+        if let extra = obj.keys.sorted().first(where: { !known.contains($0) }) {
+            throw RMoEError("sweep file \(origin): unknown key '\(extra)'; a sweep has name, description, base, routers, seeds and grid")
+        }
+        func str(_ v: Any, _ what: String) throws -> String {
+            if let b = v as? Bool, CFGetTypeIDIsBool(v) { return b ? "true" : "false" }
+            if let n = v as? NSNumber { return CFNumberIsFloat(n) ? "\(n.doubleValue)" : "\(n.intValue)" }
+            if let s = v as? String { return s }
+            throw RMoEError("sweep file \(origin): \(what) must be a number, a string or true/false")
+        }
+        guard let name = obj["name"] as? String, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_".contains($0) }) else {
+            throw RMoEError("sweep file \(origin) needs a \"name\" of letters, digits, - and _ (it names the output folder)")
+        }
+        var base: [(String, String)] = []
+        if let b = obj["base"] {
+            guard let d = b as? [String: Any] else { throw RMoEError("sweep file \(origin): \"base\" must be an object of config fields") }
+            for k in d.keys.sorted() { base.append((k, try str(d[k]!, "base.\(k)"))) }
+        }
+        guard let rs = obj["routers"] as? [Any], !rs.isEmpty else {
+            throw RMoEError("sweep file \(origin) needs a non-empty \"routers\" list (names, or {\"label\": ..., \"router\": ..., fields})")
+        }
+        var routers: [Router] = []
+        for r in rs {
+            if let n = r as? String {
+                routers.append(Router(label: n, settings: [("router", n)]))
+            } else if let d = r as? [String: Any] {
+                guard let router = d["router"] as? String else { throw RMoEError("sweep file \(origin): a router object needs \"router\"") }
+                let label = (d["label"] as? String) ?? router
+                var settings: [(String, String)] = [("router", router)]
+                for k in d.keys.sorted() where k != "label" && k != "router" { settings.append((k, try str(d[k]!, "routers.\(label).\(k)"))) }
+                routers.append(Router(label: label, settings: settings))
+            } else {
+                throw RMoEError("sweep file \(origin): each router is a name or an object")
+            }
+        }
+        if Set(routers.map(\.label)).count != routers.count { throw RMoEError("sweep file \(origin): router labels must be distinct") }
+        let seeds = (obj["seeds"] as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } ?? [1]
+        if seeds.isEmpty || Set(seeds).count != seeds.count { throw RMoEError("sweep file \(origin): \"seeds\" must be a list of distinct integers") }
+        var grid: [(String, [String])] = []
+        if let g = obj["grid"] {
+            guard let d = g as? [String: Any] else { throw RMoEError("sweep file \(origin): \"grid\" must map fields to lists of values") }
+            for k in d.keys.sorted() {
+                guard let vs = d[k] as? [Any], !vs.isEmpty else { throw RMoEError("sweep file \(origin): grid axis '\(k)' must be a non-empty list") }
+                grid.append((k, try vs.map { try str($0, "grid.\(k)") }))
+            }
+        }
+        let spec = SweepSpec(name: name, description: obj["description"] as? String ?? "", base: base, routers: routers,
+                             seeds: seeds, grid: grid, text: text)
+        _ = try spec.runs(origin: origin)  // every run's config must resolve
+        return spec
+    }
+
+    /// The runs, in order, with resolved configs. `overrides` (key=value) apply to every run last.
+    public func runs(origin: String = "sweep", overrides: [String] = []) throws -> [Run] {
+        var points: [[(String, String)]] = [[]]
+        for (field, values) in grid {
+            points = points.flatMap { p in values.map { p + [(field, $0)] } }
+        }
+        var out: [Run] = []
+        for seed in seeds {
+            for point in points {
+                for r in routers {
+                    var c = RunConfig()
+                    for (k, v) in base { try c.set(k, text: v, origin: "\(origin) base") }
+                    for (k, v) in r.settings { try c.set(k, text: v, origin: "\(origin) router \(r.label)") }
+                    for (k, v) in point { try c.set(k, text: v, origin: "\(origin) grid") }
+                    try c.set("seed", text: String(seed), origin: origin)
+                    for a in overrides { try c.apply(assignment: a) }
+                    try c.validate()
+                    let suffix = point.map { "-\($0.0.replacingOccurrences(of: "_", with: ""))\(Self.sanitize($0.1))" }.joined()
+                    out.append(Run(id: "\(r.label)-s\(seed)\(suffix)", label: r.label, seed: seed, point: point, config: c))
+                }
+            }
+        }
+        return out
+    }
+
+    static func sanitize(_ s: String) -> String {
+        String(s.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+    }
+}
+
+/// `--shard i/n`: the i-th (1-based) of n slices, runs dealt round-robin.
+public struct Shard: Sendable, Equatable {
+    public let index: Int, count: Int
+    public init(index: Int, count: Int) { self.index = index; self.count = count }
+
+    public static func parse(_ s: String) throws -> Shard {
+        let parts = s.split(separator: "/").map { Int($0) }
+        guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, i >= 1, i <= n else {
+            throw RMoEError("--shard '\(s)' must be i/n with 1 <= i <= n, e.g. --shard 1/2")
+        }
+        return Shard(index: i, count: n)
+    }
+
+    public func contains(_ runIndex: Int) -> Bool { runIndex % count == index - 1 }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import RMoECore
+import RMoEExperiments
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a grid of runs (routers x seeds x overrides) from a preset or a sweep file; resumable.",
+        discussion: """
+        Presets: smoke, main, ablation-bytes, ablation-words, depth, recurrence (`--list`, `--show NAME`). Output goes to \
+        results/<name>/ unless --out says otherwise. Kill it at any moment and start it again: finished runs are skipped, \
+        the interrupted one resumes from its last checkpoint. `--shard i/n` runs the i-th of n slices (several processes \
+        or machines can share a sweep folder); `--report DIR` rebuilds summary.csv, table.md and plots/ from the complete runs.
+        """)
+
+    @Argument(help: "Preset name or sweep file.") var sweep: String?
+    @Option(help: "Output folder (default results/<name>).") var out: String?
+    @Option(help: ArgumentHelp("Run only the i-th of n slices of the grid.", valueName: "i/n")) var shard: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a field in every run (repeatable).", valueName: "key=value"))
+    var assignments: [String] = []
+    @Option(help: ArgumentHelp("Rebuild the report of a sweep folder and exit.", valueName: "dir")) var report: String?
+    @Option(help: ArgumentHelp("Print a preset's file and exit.", valueName: "name")) var show: String?
+    @Flag(help: "List the presets and exit.") var list = false
+    @Flag(help: "Print only run summaries.") var quiet = false
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        if list {
+            for p in Presets.all {
+                let spec = try SweepSpec.parse(p.text, origin: p.name)
+                print("\(p.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(try spec.runs().count) runs  \(spec.description)")
+            }
+            return
+        }
+        if let show {
+            guard let t = Presets.text(show) else { throw RMoEError("no preset '\(show)'; presets: \(Presets.all.map(\.name).joined(separator: ", "))") }
+            print(t, terminator: "")
+            return
+        }
+        if let report {
+            try SweepReport.write(dir: report)
+            print(try String(contentsOfFile: report + "/table.md", encoding: .utf8))
+            return
+        }
+        guard let sweep else { throw ValidationError("give a preset or sweep file, or --report DIR, --show NAME, --list") }
+        let spec = try Presets.load(sweep)
+        let dir = out ?? "results/\(spec.name)"
+        let runner = try SweepRunner(spec: spec, out: dir, overrides: assignments, shard: try shard.map(Shard.parse),
+                                     dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet))
+        try runner.run()
+        print(try String(contentsOfFile: dir + "/table.md", encoding: .utf8))
+        print("summary: \(dir)/summary.csv   plots: \(dir)/plots/")
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import RMoECore
+@testable import RMoEExperiments
+
+@Suite("Sweeps: presets, resume after kill -9, shards, report", .serialized)
+struct SweepTests {
+    @Test("every preset parses and resolves; ablation-bytes is 8 routers x 3 seeds")
+    func presets() throws {
+        for p in Presets.all {
+            let spec = try SweepSpec.parse(p.text, origin: p.name)
+            #expect(spec.name == p.name)
+            #expect(try !spec.runs().isEmpty)
+        }
+        #expect(try Presets.load("ablation-bytes").runs().count == 24)
+        #expect(try Presets.load("depth").runs().map(\.id).contains("rmoe-np-r0.5-s1-layers12"))
+        #expect(try Presets.load("recurrence").runs().first { $0.label == "rmoe-np-r1.0" }?.config.model.alpha == 1.0)
+    }
+
+    @Test("bad sweep files end in one clear error")
+    func badSpecs() {
+        for (text, phrase) in [("{\"name\": \"x\", \"routers\": [\"smoe\"], \"grids\": {}}", "grids"),
+                               ("{\"name\": \"x\", \"routers\": [\"smoe\"], \"base\": {\"layerz\": 2}}", "layerz"),
+                               ("{\"name\": \"x\", \"routers\": [\"nosuch\"]}", "nosuch"),
+                               ("{\"routers\": [\"smoe\"]}", "name")] {
+            #expect { try SweepSpec.parse(text, origin: "t") } throws: { ($0 as? RMoEError)?.message.contains(phrase) == true }
+        }
+    }
+
+    /// The lines of every run's metrics.jsonl without the timing fields.
+    static func curves(_ dir: String) throws -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for id in try FileManager.default.contentsOfDirectory(atPath: dir + "/runs") {
+            out[id] = MetricsLog.read(dir + "/runs/\(id)/metrics.jsonl").map { m in
+                ["step", "split", "loss", "ce", "balance", "grad_norm", "bits_per_token"].compactMap { k in m[k].map { "\(k)=\($0)" } }.joined(separator: " ")
+            }
+        }
+        return out
+    }
+
+    @Test("kill -9 at any moment, restart: no line lost or duplicated, results identical to an uninterrupted sweep")
+    func killAndResume() throws {
+        let base = Fixtures.tempDir()
+        // Reference: uninterrupted.
+        let ref = try Fixtures.runCLI(["sweep", "smoke", "--out", base + "/ref", "--quiet"])
+        #expect(ref.status == 0, "\(ref.err)")
+        // Interrupted repeatedly with SIGKILL at various moments, then finished.
+        let dir = base + "/killed"
+        for delay in [0.4, 0.9, 0.25, 1.3, 0.6, 1.7, 0.8, 1.1] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Fixtures.executable)
+            p.arguments = ["sweep", "smoke", "--out", dir, "--quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let fin = try Fixtures.runCLI(["sweep", "smoke", "--out", dir, "--quiet"])
+        #expect(fin.status == 0, "\(fin.err)")
+        let a = try Self.curves(base + "/ref"), b = try Self.curves(dir)
+        #expect(a.keys.sorted() == b.keys.sorted())
+        for id in a.keys { #expect(a[id] == b[id], "\(id)") }
+        for (_, lines) in b { #expect(Set(lines).count == lines.count) }
+        // Same final numbers.
+        for id in a.keys {
+            let fa = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: base + "/ref/runs/\(id)/final.json"))) as! [String: Any]
+            let fb = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/runs/\(id)/final.json"))) as! [String: Any]
+            #expect((fa["test_loss"] as! NSNumber).doubleValue == (fb["test_loss"] as! NSNumber).doubleValue, "\(id)")
+        }
+        // No temporary files left behind.
+        let leftovers = FileManager.default.enumerator(atPath: dir)!.compactMap { $0 as? String }.filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test("two shards share a folder; the report covers every run; --report rebuilds it")
+    func shardsAndReport() throws {
+        let dir = Fixtures.tempDir()
+        for s in ["2/2", "1/2"] {
+            let r = try Fixtures.runCLI(["sweep", "smoke", "--out", dir, "--shard", s, "--quiet", "--set", "steps=10"])
+            #expect(r.status == 0, "\(r.err)")
+        }
+        let csv = try String(contentsOfFile: dir + "/summary.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 3)
+        #expect(csv[0].hasPrefix("run,router_label,router,seed"))
+        try FileManager.default.removeItem(atPath: dir + "/table.md")
+        let r = try Fixtures.runCLI(["sweep", "--report", dir])
+        #expect(r.status == 0 && r.out.contains("| rmoe |") && r.out.contains("| smoe |"), "\(r.out) \(r.err)")
+        for f in ["valid_curves.svg", "train_curves.svg", "final_bits_per_token.svg", "expert_load.svg"] {
+            let svg = try String(contentsOfFile: dir + "/plots/" + f, encoding: .utf8)
+            #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), "\(f)")
+        }
+        // A different grid in the same folder is refused.
+        let other = try Fixtures.runCLI(["sweep", "smoke", "--out", dir, "--set", "steps=12", "--quiet"])
+        #expect(other.status != 0 && other.err.contains("different config"), "\(other.err)")
+    }
+}
