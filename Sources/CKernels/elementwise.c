@@ -23,6 +23,37 @@ void FN(rk_scale)(T *x, long n, T s) {
     RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, x[i] *= s;);
 }
 
+void FN(rk_axpy)(T *y, const T *x, long n, T a) {
+    RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, y[i] += a * x[i];);
+}
+
+void FN(rk_bias_rows)(T *y, const T *b, int N, int D) {
+    RK_FOR((long)N * D >= 4 * RK_PAR_MIN, int, n, N, memcpy(y + (long)n * D, b, sizeof(T) * D););
+}
+
+double FN(rk_dot)(const T *x, const T *y, long n) {
+    /* Fixed chunks summed in order, as rk_sumsq. */
+    enum { MAXC = 64, LANES = 8 };
+    double part[MAXC];
+    long chunk = (n + MAXC - 1) / MAXC;
+    if (chunk < 4096) chunk = 4096;
+    int nc = (int)((n + chunk - 1) / chunk);
+    RK_FOR(n >= 4 * RK_PAR_MIN, int, c, nc, {
+        long i0 = c * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
+        double acc[LANES] = {0};
+        long i = i0;
+        for (; i + LANES <= i1; i += LANES)
+            for (int l = 0; l < LANES; l++) acc[l] += (double)x[i + l] * (double)y[i + l];
+        double s = 0;
+        for (; i < i1; i++) s += (double)x[i] * (double)y[i];
+        for (int l = 0; l < LANES; l++) s += acc[l];
+        part[c] = s;
+    });
+    double total = 0;
+    for (int c = 0; c < nc; c++) total += part[c];
+    return total;
+}
+
 void FN(rk_colsum_acc)(T *out, const T *x, int N, int D) {
     const int slice = 32;
     int ns = (D + slice - 1) / slice;

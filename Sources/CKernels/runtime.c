@@ -1,6 +1,7 @@
 /* The one parallel runtime of the toolkit: an OpenMP team (libomp). OpenBLAS is pinned to one
  * thread so that BLAS never spawns a second pool under our tasks. */
 #include "rk_internal.h"
+#include <time.h>
 
 static int rk_threads = 1;
 
@@ -36,3 +37,42 @@ void rk_parallel_for(long n, void *ctx, void (*body)(void *ctx, long i)) {
 }
 
 float rk_expf_scalar(float x) { return rk_expf(x); }
+
+/* The machine's FMA peak: every thread of the team runs independent 16-wide float FMA chains
+ * (enough of them to cover the FMA latency) for about `seconds`; returns GFLOP/s (2 per FMA lane). */
+typedef float rk_v16 __attribute__((vector_size(64)));
+
+static double rk_fma_thread(long iters) {
+    rk_v16 a[12], b, c;
+    for (int i = 0; i < 12; i++) a[i] = (rk_v16){0} + (float)i * 1e-3f;
+    b = (rk_v16){0} + 0.999999f;
+    c = (rk_v16){0} + 1e-7f;
+    for (long it = 0; it < iters; it++) {
+        for (int i = 0; i < 12; i++) a[i] = a[i] * b + c;   /* contracted to one FMA */
+        __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]), "+v"(a[4]), "+v"(a[5]));
+    }
+    float s = 0;
+    for (int i = 0; i < 12; i++) for (int j = 0; j < 16; j++) s += a[i][j];
+    return s;
+}
+
+double rk_fma_peak_gflops(double seconds) {
+    long iters = 1000000;
+    double t0 = 0, t1 = 0, sink = 0;
+    for (;;) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (rk_threads > 1) {
+#pragma omp parallel reduction(+ : sink)
+            sink += rk_fma_thread(iters);
+        } else {
+            sink += rk_fma_thread(iters);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        t0 = a.tv_sec + a.tv_nsec * 1e-9; t1 = b.tv_sec + b.tv_nsec * 1e-9;
+        if (t1 - t0 >= seconds || iters > (1L << 40)) break;
+        iters *= 2;
+    }
+    if (sink == 12345.0) return 0;   /* keep the result alive */
+    return (double)iters * 12 * 16 * 2 * rk_threads / (t1 - t0) / 1e9;
+}

@@ -219,6 +219,12 @@ extension Double: KernelScalar {
     }
 }
 
+/// Runs `body(ctx, i)` for i in 0..<n on the thread team with a dynamic schedule.
+public func rk_parallel_for_swift(_ n: Int, _ ctx: UnsafeMutableRawPointer?,
+                                  _ body: @convention(c) (UnsafeMutableRawPointer?, Int) -> Void) {
+    rk_parallel_for(n, ctx, body)
+}
+
 /// The toolkit's one parallel runtime (an OpenMP team; OpenBLAS pinned to one thread).
 public enum Runtime {
     /// Sets the number of threads for all parallel kernels (and pins BLAS to one thread).
@@ -226,6 +232,8 @@ public enum Runtime {
     public static var threads: Int { Int(rk_get_threads()) }
     /// Threads of OpenBLAS itself; only benchmarks that compare with threaded BLAS change it.
     public static func setBLASThreads(_ n: Int) { rk_set_blas_threads(Int32(max(1, n))) }
+    /// FMA peak of the current thread team, measured now (GFLOP/s).
+    public static func measureFMAPeak(seconds: Double = 0.3) -> Double { rk_fma_peak_gflops(seconds) }
     /// Logical CPUs of the machine.
     public static var availableCores: Int { System.coreCount }
 }

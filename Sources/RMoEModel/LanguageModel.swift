@@ -32,6 +32,10 @@ public final class LanguageModel<S: KernelScalar> {
     public let routerClock = Stopwatch()
     /// When set, every MoE forward pass adds its routing statistics here (evaluation).
     public var routingStats: RoutingStats?
+    /// When set, forward and backward charge their time to its parts (benchmark breakdown).
+    public var profile: StepProfile? {
+        didSet { for b in blocks { b.profileBox.profile = profile; if case .moe(let m) = b.ffn { m.profile = profile } } }
+    }
 
     /// Cross-entropy (mean nats per counted token) and summed per-layer balance loss of the last forward.
     public private(set) var lastCrossEntropy = 0.0
@@ -95,14 +99,16 @@ public final class LanguageModel<S: KernelScalar> {
     public func forward(training: Bool) -> Double {
         let T = rows, d = config.dModel, V = config.vocab
         context.training = training
-        embedding.forward(x: xs[0], tokens: tokens, rows: T)
+        timed(profile, .normsAndElementwise) { embedding.forward(x: xs[0], tokens: tokens, rows: T) }
         for (i, block) in blocks.enumerated() { block.forward(xOut: xs[i + 1], xIn: xs[i], stats: routingStats) }
-        finalNorm.forward(y: xnFinal, rstd: rstdFinal, x: xs[config.layers], rows: T)
+        timed(profile, .normsAndElementwise) { finalNorm.forward(y: xnFinal, rstd: rstdFinal, x: xs[config.layers], rows: T) }
+        let t0 = System.now()
         Linear.forward(logits, xnFinal, lmHead, T, d, V)
         var counted = 0
         for t in 0..<T where targets[t] >= 0 { counted += 1 }
         lastCountedTokens = counted
         S.crossEntropy(losses, logits, targets, T, V, gradScale: training && counted > 0 ? 1 / S(counted) : 0)
+        profile?.add(.loss, since: t0)
         var total = 0.0
         for t in 0..<T { total += Double(losses[t]) }
         lastCrossEntropy = counted > 0 ? total / Double(counted) : 0
@@ -116,13 +122,15 @@ public final class LanguageModel<S: KernelScalar> {
     @_specialize(exported: true, where S == Float)
     public func backward() {
         let T = rows, d = config.dModel, V = config.vocab
-        Linear.backward(dx: dxn, dw: lmHeadGrad, accumulateDx: false, logits, xnFinal, lmHead, T, d, V)
-        dx.update(repeating: 0, count: T * d)
-        finalNorm.backward(dx: dx, dy: dxn, x: xs[config.layers], rstd: rstdFinal, rows: T)
+        timed(profile, .loss) { Linear.backward(dx: dxn, dw: lmHeadGrad, accumulateDx: false, logits, xnFinal, lmHead, T, d, V) }
+        timed(profile, .normsAndElementwise) {
+            dx.update(repeating: 0, count: T * d)
+            finalNorm.backward(dx: dx, dy: dxn, x: xs[config.layers], rstd: rstdFinal, rows: T)
+        }
         for i in stride(from: config.layers - 1, through: 0, by: -1) {
             blocks[i].backward(dx: dx, dxn: dxn, xIn: xs[i], balanceCoef: S(config.balanceCoef))
         }
-        embedding.backward(dx: dx, tokens: tokens, rows: T)
+        timed(profile, .normsAndElementwise) { embedding.backward(dx: dx, tokens: tokens, rows: T) }
     }
 
     /// Per-token losses of the last forward pass [B * S] (0 where not counted).
@@ -149,6 +157,7 @@ struct Block<S: KernelScalar> {
     let ffn: FeedForward<S>
     let T, d: Int
     let xn1, rstd1, h, xn2, rstd2: UnsafeMutablePointer<S>
+    let profileBox = ProfileBox()
 
     init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, context: ForwardContext,
          routerClock: Stopwatch, rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
@@ -172,28 +181,37 @@ struct Block<S: KernelScalar> {
     }
 
     func forward(xOut: UnsafeMutablePointer<S>, xIn: UnsafePointer<S>, stats: RoutingStats?) {
-        attnNorm.forward(y: xn1, rstd: rstd1, x: xIn, rows: T)
-        h.update(from: xIn, count: T * d)
-        attention.forward(y: h, x: xn1)
-        ffnNorm.forward(y: xn2, rstd: rstd2, x: h, rows: T)
-        xOut.update(from: h, count: T * d)
+        let p = profileBox.profile
+        timed(p, .normsAndElementwise) {
+            attnNorm.forward(y: xn1, rstd: rstd1, x: xIn, rows: T)
+            h.update(from: xIn, count: T * d)
+        }
+        timed(p, .attention) { attention.forward(y: h, x: xn1) }
+        timed(p, .normsAndElementwise) {
+            ffnNorm.forward(y: xn2, rstd: rstd2, x: h, rows: T)
+            xOut.update(from: h, count: T * d)
+        }
         switch ffn {
-        case .dense(let f): f.forward(y: xOut, x: xn2)
+        case .dense(let f): timed(p, .denseFFN) { f.forward(y: xOut, x: xn2) }
         case .moe(let m): m.forward(y: xOut, x: xn2, stats: stats)
         }
     }
 
     /// On entry `dx` = dL/dxOut; on exit dL/dxIn. `dxn` is scratch [T, d].
     func backward(dx: UnsafeMutablePointer<S>, dxn: UnsafeMutablePointer<S>, xIn: UnsafePointer<S>, balanceCoef: S) {
+        let p = profileBox.profile
         switch ffn {
-        case .dense(let f): f.backward(dx: dxn, dy: dx, x: xn2)
+        case .dense(let f): timed(p, .denseFFN) { f.backward(dx: dxn, dy: dx, x: xn2) }
         case .moe(let m): m.backward(dx: dxn, dy: dx, x: xn2, balanceCoef: balanceCoef)
         }
-        ffnNorm.backward(dx: dx, dy: dxn, x: h, rstd: rstd2, rows: T)
-        attention.backward(dx: dxn, dy: dx, x: xn1)
-        attnNorm.backward(dx: dx, dy: dxn, x: xIn, rstd: rstd1, rows: T)
+        timed(p, .normsAndElementwise) { ffnNorm.backward(dx: dx, dy: dxn, x: h, rstd: rstd2, rows: T) }
+        timed(p, .attention) { attention.backward(dx: dxn, dy: dx, x: xn1) }
+        timed(p, .normsAndElementwise) { attnNorm.backward(dx: dx, dy: dxn, x: xIn, rstd: rstd1, rows: T) }
     }
 }
+
+/// Holds a block's profile (blocks are structs; this lets the model switch profiling on later).
+final class ProfileBox { var profile: StepProfile? }
 
 /// Fills a tensor according to its `TensorInit`.
 public enum Initializer {

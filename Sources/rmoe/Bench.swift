@@ -7,7 +7,7 @@ import RMoEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, measured side by side in one process. Every subcommand takes --json (one object per line).",
-        subcommands: [Step.self, Router.self, Sgemm.self, Kernels.self])
+        subcommands: [Step.self, Router.self, Dispatch.self, Sgemm.self, Kernels.self])
 
     struct Common: ParsableArguments {
         @Option(help: "Thread counts to measure, comma-separated.") var threads: String = "1,2"
@@ -28,10 +28,17 @@ struct Bench: ParsableCommand {
         @OptionGroup var common: Common
         @OptionGroup var options: ConfigOptions
         @Flag(help: "Time the forward pass alone.") var inference = false
+        @Flag(help: "Split the step into attention, expert FFN, dispatch, router, norms and element-wise work, loss, optimizer.")
+        var breakdown = false
 
         func run() throws {
             let config = try options.resolve()
-            let peak = try MachinePeak.measure(threads: common.threadList.max()!)
+            let maxThreads = try common.threadList.max()!
+            let peak = try MachinePeak.measure(threads: maxThreads)
+            if !common.json {
+                print(String(format: "machine: FMA peak %.0f GFLOP/s on %d thread(s) (measured now), sgemm ceiling %.0f GFLOP/s (2048^3)",
+                             peak.fmaGflops, maxThreads, peak.sgemmGflops))
+            }
             for t in try common.threadList {
                 let r = try StepBench.run(config: config.model, threads: t, reps: common.reps, inference: inference)
                 if common.json {
@@ -41,11 +48,35 @@ struct Bench: ParsableCommand {
                         ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("flops_per_step", .double(r.flops)),
                         ("gflops", .double(r.gflops)), ("sgemm_ceiling_gflops", .double(peak.sgemmGflops)),
                         ("fraction_of_sgemm_ceiling", .double(r.gflops / peak.sgemmGflops)),
+                        ("fma_peak_gflops", .double(peak.fmaGflops * Double(t) / Double(maxThreads))),
+                        ("fraction_of_fma_peak", .double(r.gflops / (peak.fmaGflops * Double(t) / Double(maxThreads)))),
+                        ("state_bytes", .int(r.stateBytes)), ("activation_bytes", .int(r.activationBytes)),
+                        ("peak_rss_bytes", .int(System.peakResidentBytes)),
                     ]))
                 } else {
                     print(String(format: "%@ %@, %d thread(s): %.1f ms median (min %.1f, max %.1f), %@ tokens/s, %.2f GFLOP/step, %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s sgemm ceiling",
                                  r.router, inference ? "forward" : "training step", t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3,
-                                 formatCount(r.tokensPerSecond), r.flops / 1e9, r.gflops, 100 * r.gflops / peak.sgemmGflops, peak.sgemmGflops))
+                                 formatCount(r.tokensPerSecond), r.flops / 1e9, r.gflops, 100 * r.gflops / peak.sgemmGflops, peak.sgemmGflops)
+                          + String(format: ", %.0f%% of the FMA peak", 100 * r.gflops / (peak.fmaGflops * Double(t) / Double(maxThreads))))
+                    let need = Double(r.stateBytes + r.activationBytes)
+                    print(String(format: "    memory: parameters+gradients+moments %.1f MB + activations %.1f MB = %.1f MB; process peak RSS %.1f MB (%.2fx)",
+                                 Double(r.stateBytes) / 1e6, Double(r.activationBytes) / 1e6, need / 1e6,
+                                 Double(System.peakResidentBytes) / 1e6, Double(System.peakResidentBytes) / need))
+                }
+                if breakdown {
+                    let b = try StepBench.breakdown(config: config.model, threads: t, reps: common.reps, inference: inference)
+                    let total = b.parts.reduce(0) { $0 + $1.1 }
+                    for (part, sec) in b.parts where sec > 0 {
+                        if common.json {
+                            print(JSONText.object([("bench", .string("breakdown")), ("router", .string(config.model.router)), ("threads", .int(t)),
+                                                   ("part", .string(part.name)), ("ms", .double(sec * 1e3)), ("share", .double(sec / total))]))
+                        } else {
+                            print(String(format: "    %@ %8.1f ms  %5.1f%%", part.name.padding(toLength: 50, withPad: " ", startingAt: 0), sec * 1e3, 100 * sec / total))
+                        }
+                    }
+                    if !common.json {
+                        print(String(format: "    %@ %8.1f ms (profiled steps: %.1f ms median)", "sum".padding(toLength: 50, withPad: " ", startingAt: 0), total * 1e3, b.step * 1e3))
+                    }
                 }
             }
         }
@@ -87,6 +118,29 @@ struct Bench: ParsableCommand {
                                      r.router.padding(toLength: 12, withPad: " ", startingAt: 0), t, r.timing.median * 1e3, r.timing.min * 1e3,
                                      r.timing.max * 1e3, formatCount(r.tokensPerSecond), r.gflops, ratio, flopRatio))
                     }
+                }
+            }
+        }
+    }
+
+    struct Dispatch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Expert FFN through the dispatcher against the same products as whole-expert single-threaded sgemms, one stream per thread.")
+        @OptionGroup var common: Common
+        @OptionGroup var options: ConfigOptions
+
+        func run() throws {
+            let config = try options.resolve()
+            for t in try common.threadList {
+                let r = DispatchBench.run(config: config.model, threads: t, reps: max(common.reps, 10))
+                if common.json {
+                    print(JSONText.object([("bench", .string("dispatch")), ("threads", .int(t)), ("experts", .int(config.model.experts)),
+                                           ("ms_median", .double(r.dispatcher.median * 1e3)), ("ideal_ms_median", .double(r.ideal.median * 1e3)),
+                                           ("gflops", .double(r.flops / r.dispatcher.median / 1e9)), ("ratio_to_ideal", .double(r.ratio))]))
+                } else {
+                    print(String(format: "experts forward, E=%d k=%d f=%d, %d thread(s): dispatcher %.2f ms (%.1f GFLOP/s), whole-expert sgemm streams %.2f ms: dispatcher at %.0f%% of them",
+                                 config.model.experts, config.model.topK, config.model.expertWidth, t, r.dispatcher.median * 1e3,
+                                 r.flops / r.dispatcher.median / 1e9, r.ideal.median * 1e3, 100 * r.ratio))
                 }
             }
         }

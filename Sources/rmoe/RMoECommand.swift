@@ -7,6 +7,6 @@ struct RMoECommand: ParsableCommand {
         commandName: "rmoe",
         abstract: "Mixture-of-Experts language models on the CPU: train, evaluate, benchmark.",
         discussion: "Configs: defaults < --config FILE < --set key=value and the named options. `rmoe config --fields` lists every field.",
-        subcommands: [Train.self, Sweep.self, Eval.self, Grads.self, RoutersCommand.self, CorpusCommand.self, ConfigCommand.self, Bench.self]
+        subcommands: [Train.self, Sweep.self, Eval.self, Analyze.self, Grads.self, RoutersCommand.self, CorpusCommand.self, ConfigCommand.self, Bench.self]
     )
 }

@@ -22,6 +22,9 @@ struct Sweep: ParsableCommand {
     @Option(help: ArgumentHelp("Print a preset's file and exit.", valueName: "name")) var show: String?
     @Flag(help: "List the presets and exit.") var list = false
     @Flag(help: "Print only run summaries.") var quiet = false
+    @Flag(help: "Run the routing analyses (rmoe analyze) on each finished run; table.md gains MI and expert similarity.")
+    var analyze = false
+    @Option(help: "Tokens of the test split per analysis (with --analyze).") var analyzeTokens: Int = 8192
     @OptionGroup var data: DataOptions
 
     func run() throws {
@@ -47,6 +50,7 @@ struct Sweep: ParsableCommand {
         let dir = out ?? "results/\(spec.name)"
         let runner = try SweepRunner(spec: spec, out: dir, overrides: assignments, shard: try shard.map(Shard.parse),
                                      dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet))
+        if analyze { runner.analyzeTokens = analyzeTokens }
         try runner.run()
         print(try String(contentsOfFile: dir + "/table.md", encoding: .utf8))
         print("summary: \(dir)/summary.csv   plots: \(dir)/plots/")

@@ -26,6 +26,8 @@ int rk_get_threads(void);
 void rk_set_blas_threads(int n);
 /* Runs body(ctx, i) for i in [0, n) on the OpenMP team (dynamic schedule). For Swift callers. */
 void rk_parallel_for(long n, void *ctx, void (*body)(void *ctx, long i));
+/* Measured FMA peak of the thread team in GFLOP/s (float, 16-wide FMA chains for about `seconds`). */
+double rk_fma_peak_gflops(double seconds);
 
 /* Routing of one MoE layer: which sorted row each (token, slot) pair went to, and the work list
  * of the expert tasks. Built by rk_moe_route from the top-k expert ids; shared by the float and
@@ -92,6 +94,12 @@ void rk_add_##SFX(T *y, const T *a, const T *b, long n);                        
 void rk_acc_##SFX(T *y, const T *x, long n);                                                     \
 /* x *= s. */                                                                                     \
 void rk_scale_##SFX(T *x, long n, T s);                                                          \
+/* y += a * x. */                                                                                \
+void rk_axpy_##SFX(T *y, const T *x, long n, T a);                                               \
+/* Every row of y [N, D] = b [D] (bias broadcast). */                                             \
+void rk_bias_rows_##SFX(T *y, const T *b, int N, int D);                                         \
+/* Dot product in double over fixed chunks (thread-count independent). */                        \
+double rk_dot_##SFX(const T *x, const T *y, long n);                                             \
 /* out[D] += column sums of x [N, D] (bias gradients). */                                        \
 void rk_colsum_acc_##SFX(T *out, const T *x, int N, int D);                                      \
 /* Sum of squares in double, over fixed chunks summed in order (thread-count independent). */    \

@@ -13,6 +13,8 @@ public enum StepBench {
         public var tokens: Int
         /// Matmul FLOPs of the step: forward plus twice the forward for the backward pass.
         public var flops: Double
+        /// Bytes of parameters + gradients + both AdamW moments, and of activations and scratch.
+        public var stateBytes = 0, activationBytes = 0
         public var tokensPerSecond: Double { Double(tokens) / timing.median }
         public var gflops: Double { flops / timing.median / 1e9 }
     }
@@ -37,11 +39,15 @@ public enum StepBench {
             if inference {
                 model.forward(training: false)
             } else {
+                let t0 = System.now()
                 model.grads.zero()
+                model.profile?.add(.optimizer, since: t0)
                 model.forward(training: true)
                 model.backward()
+                let t1 = System.now()
                 AdamW.clip(model.grads, maxNorm: 1)
                 opt.step(params: model.params, grads: model.grads, lr: 1e-4)
+                model.profile?.add(.optimizer, since: t1)
             }
         }
     }
@@ -59,9 +65,25 @@ public enum StepBench {
             }
         }
         return configs.enumerated().map { i, c in
-            Result(router: c.router, threads: threads, timing: Timing(samples: samples[i]), tokens: c.batch * c.seqLen,
-                   flops: c.forwardFlops * (inference ? 1 : 3))
+            let m = runners[i].model
+            return Result(router: c.router, threads: threads, timing: Timing(samples: samples[i]), tokens: c.batch * c.seqLen,
+                          flops: c.forwardFlops * (inference ? 1 : 3),
+                          stateBytes: 4 * m.layout.totalCount * MemoryLayout<Float>.stride, activationBytes: m.activationBytes)
         }
+    }
+
+    /// Seconds per step spent in each part of the step (profiled steps, after warm-up), and the
+    /// median step time of the same steps.
+    public static func breakdown(config: ModelConfig, threads: Int, reps: Int = 5, inference: Bool = false)
+        throws -> (parts: [(StepProfile.Part, Double)], step: Double) {
+        Runtime.setThreads(threads)
+        let r = try Runner(config, inference: inference)
+        for _ in 0..<2 { r.step() }
+        let profile = StepProfile()
+        r.model.profile = profile
+        let t = Timing.measure(warmup: 0, reps: reps) { r.step() }
+        r.model.profile = nil
+        return (StepProfile.Part.allCases.map { ($0, profile.seconds[$0.rawValue] / Double(reps)) }, t.median)
     }
 
     public static func run(config: ModelConfig, threads: Int, reps: Int = 10, warmup: Int = 2, inference: Bool = false) throws -> Result {

@@ -55,6 +55,21 @@ enum SweepPlots {
             }
             out.append(("expert_load.svg", SVGPlot.row(svgs)))
         }
+
+        // Cross-layer MI of each router (its first seed), one shared colour scale (the paper's Figure 3).
+        let mis: [(String, [[Double]])] = groups.compactMap { g in
+            guard let a = entries.first(where: { $0.group == g && $0.analysis != nil })?.analysis,
+                  let m = a["mi"] as? [[NSNumber]] else { return nil }
+            return (g, m.map { $0.map(\.doubleValue) })
+        }
+        if !mis.isEmpty {
+            let vmax = max(mis.flatMap { _, m in m.enumerated().flatMap { i, r in r.enumerated().filter { $0.offset != i }.map(\.element) } }.max() ?? 1, 1e-6)
+            out.append(("mi_heatmaps.svg", SVGPlot.row(mis.map { g, m in
+                SVGPlot.heatmap(title: "\(g): cross-layer MI", matrix: m, rowLabels: (0..<m.count).map { "L\($0)" },
+                                colLabels: (0..<m.count).map { "L\($0)" }, vmin: 0, vmax: vmax, annotate: m.count <= 12,
+                                xLabel: "layer", yLabel: "layer")
+            })))
+        }
         return out
     }
 }

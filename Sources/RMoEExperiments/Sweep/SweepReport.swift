@@ -13,7 +13,10 @@ public enum SweepReport {
         public var config: [String: Any]
         public var final: [String: Any]
         public var metrics: [[String: Any]]
+        /// analysis.json of the run (`rmoe sweep --analyze`), if any.
+        public var analysis: [String: Any]?
         func num(_ k: String) -> Double { (final[k] as? NSNumber)?.doubleValue ?? .nan }
+        func analysisNum(_ k: String) -> Double { (analysis?[k] as? NSNumber)?.doubleValue ?? .nan }
         var group: String { ([label] + point.map { "\($0.0)=\($0.1)" }).joined(separator: " ") }
         var pointKey: String { point.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }
     }
@@ -46,8 +49,10 @@ public enum SweepReport {
                   let c = FileManager.default.contents(atPath: files.config),
                   let config = (try? JSONSerialization.jsonObject(with: c)) as? [String: Any] else { pending.append(id); continue }
             let run = runs.first { $0.id == id }
+            let analysis = FileManager.default.contents(atPath: files.dir + "/analysis.json").flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] }
             entries.append(Entry(id: id, label: run?.label ?? (config["router"] as? String ?? id), seed: run?.seed ?? 0,
-                                 point: run?.point ?? [], config: config, final: final, metrics: MetricsLog.read(files.metrics)))
+                                 point: run?.point ?? [], config: config, final: final, metrics: MetricsLog.read(files.metrics),
+                                 analysis: analysis))
         }
         return (spec.name, entries, pending)
     }
@@ -68,7 +73,8 @@ public enum SweepReport {
         var header = ["run", "router_label", "router", "seed"] + axes
         header += ["corpus", "metric", "valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
                    "trainable_params", "frozen_params", "router_params", "model_memory_mb", "peak_rss_mb", "seconds_per_1k_steps", "router_share",
-                   "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "steps"]
+                   "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "steps",
+                   "mi_mean_offdiag", "top1_mi_mean_offdiag", "expert_similarity_mean"]
         var lines = [header.joined(separator: ",")]
         func fmt(_ v: Any?) -> String {
             switch v {
@@ -87,6 +93,7 @@ public enum SweepReport {
             for k in ["seconds_per_1k_steps", "router_share", "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "step"] {
                 row.append(fmt(e.final[k]))
             }
+            for k in ["mi_mean_offdiag", "top1_mi_mean_offdiag", "expert_similarity_mean"] { row.append(fmt(e.analysis?[k])) }
             lines.append(row.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -112,7 +119,7 @@ public enum SweepReport {
         for e in entries where !groups.contains(e.group) { groups.append(e.group) }
         let synthetic = first.final["test_gap_loss"] != nil
         struct Row { var group: String; var point: String; var label: String; var valid, test, gap: (mean: Double, std: Double); var n: Int
-                     var params, routerParams, memMB, secPer1k, share: Double }
+                     var params, routerParams, memMB, secPer1k, share: Double; var mi, sim: (mean: Double, std: Double) }
         let rows: [Row] = groups.map { g in
             let es = entries.filter { $0.group == g }
             let f = es[0]
@@ -122,7 +129,8 @@ public enum SweepReport {
                        params: f.num("trainable_params") + f.num("frozen_params"), routerParams: f.num("router_params"),
                        memMB: meanStd(es.map { $0.num("model_memory_bytes") / 1e6 }).mean,
                        secPer1k: meanStd(es.map { $0.num("seconds_per_1k_steps") }).mean,
-                       share: meanStd(es.map { $0.num("router_share") }).mean)
+                       share: meanStd(es.map { $0.num("router_share") }).mean,
+                       mi: meanStd(es.map { $0.analysisNum("mi_mean_offdiag") }), sim: meanStd(es.map { $0.analysisNum("expert_similarity_mean") }))
         }
         // Best (lowest) mean per grid point, and the paper's ranks among the routers shown.
         var bestValid: [String: Double] = [:], bestTest: [String: Double] = [:]
@@ -148,12 +156,19 @@ public enum SweepReport {
         t += "for the router and its rank among the routers shown (Table 1; ablations from Tables 5-6), for the ordering only: "
         t += "the paper's models are far larger. Memory: parameters, gradients, AdamW moments and activations of the run "
         t += "(process peak RSS is in summary.csv); router share: the routers' part of the training wall time.\n\n"
-        let gapHeader = synthetic ? " test gap to floor (nats) |" : ""
+        let analysed = entries.contains { $0.analysis != nil }
+        let gapHeader = (synthetic ? " test gap to floor (nats) |" : "") + (analysed ? " cross-layer MI | expert similarity |" : "")
         t += "| router | seeds | valid \(metric) | test \(metric) |\(gapHeader) params M (router M) | memory MB | s / 1k steps | router share | paper (rank) |\n"
-        t += "|---|---|---|---|" + (synthetic ? "---|" : "") + "---|---|---|---|---|\n"
+        t += "|---|---|---|---|" + (synthetic ? "---|" : "") + (analysed ? "---|---|" : "") + "---|---|---|---|---|\n"
         for r in rows {
             t += "| \(r.group) | \(r.n) | \(cell(r.valid, best: bestValid[r.point])) | \(cell(r.test, best: bestTest[r.point])) | "
             if synthetic { t += cell(r.gap, best: nil) + " | " }
+            if analysed {
+                func three(_ v: (mean: Double, std: Double)) -> String {
+                    v.mean.isFinite ? String(format: "%.3f", v.mean) + (v.std.isFinite ? String(format: " ± %.3f", v.std) : "") : "n/a"
+                }
+                t += three(r.mi) + " | " + three(r.sim) + " | "
+            }
             t += String(format: "%.3f (%.3f) | %.0f | %.1f | %.1f%% | ", r.params / 1e6, r.routerParams / 1e6, r.memMB, r.secPer1k, 100 * r.share)
             t += rank(r.label) + " |\n"
         }
@@ -164,7 +179,12 @@ public enum SweepReport {
             t += "Paper's ordering: \(shownPaper.map(\.0).joined(separator: " < "))\n"
         }
         if !pending.isEmpty { t += "\n\(pending.count) run(s) not complete yet: \(pending.joined(separator: ", "))\n" }
-        t += "\nPlots: plots/valid_curves.svg, plots/train_curves.svg, plots/final_\(metric).svg, plots/expert_load.svg\n"
+        if analysed {
+            t += "\nCross-layer MI: the paper's per-token MI between binned routing distributions of two layers (routers.md 4.1), "
+            t += "mean over the off-diagonal layer pairs; expert similarity: routers.md 4.2, mean over layers (test split, `rmoe sweep --analyze`).\n"
+        }
+        t += "\nPlots: plots/valid_curves.svg, plots/train_curves.svg, plots/final_\(metric).svg, plots/expert_load.svg"
+        t += analysed ? ", plots/mi_heatmaps.svg\n" : "\n"
         return t
     }
 }

@@ -20,8 +20,9 @@ public final class SweepRunner {
     public let dataDir: String?
     public let progress: ProgressPrinter
     public let shard: Shard?
-    /// Evaluate (after training) on the analysis hook, if set (issue 8's `--analyze`).
-    public var afterRun: ((SweepSpec.Run, String, Trainer) throws -> Void)? = nil
+    /// When set, each run is analysed after training (`--analyze`): analysis.json in its folder, over
+    /// this many test tokens, with the weights of its final evaluation.
+    public var analyzeTokens: Int? = nil
     private var corpora: [String: Corpus] = [:]
 
     public init(spec: SweepSpec, out: String, overrides: [String] = [], shard: Shard? = nil, dataDir: String?,
@@ -43,6 +44,11 @@ public final class SweepRunner {
 
     public func runFiles(_ r: SweepSpec.Run) -> RunFiles { RunFiles(out + "/runs/" + r.id) }
     public func isComplete(_ r: SweepSpec.Run) -> Bool { FileManager.default.fileExists(atPath: runFiles(r).final) }
+    func hasAnalysis(_ r: SweepSpec.Run) -> Bool { FileManager.default.fileExists(atPath: runFiles(r).dir + "/analysis.json") }
+    func finalValue(_ files: RunFiles, _ key: String) -> Any? {
+        guard let d = FileManager.default.contents(atPath: files.final) else { return nil }
+        return ((try? JSONSerialization.jsonObject(with: d)) as? [String: Any])?[key]
+    }
 
     func corpus(for c: RunConfig) throws -> Corpus {
         let key = c.corpus == "synthetic" ? "synthetic:\(c.synthetic):\(c.model.seqLen)" : c.corpus
@@ -81,7 +87,7 @@ public final class SweepRunner {
                 throw RMoEError("run folder \(files.dir) was made with a different config (the sweep file or --set changed?); delete that folder or use another --out")
             }
         }
-        let todo = mine.filter { !isComplete($0) }
+        let todo = mine.filter { !isComplete($0) || (analyzeTokens != nil && !hasAnalysis($0)) }
         progress.line("sweep \(spec.name): \(runs.count) runs\(shard.map { ", shard \($0.index)/\($0.count): \(mine.count)" } ?? ""), \(mine.count - todo.count) already complete, \(todo.count) to run; output in \(out)")
         var done = 0
         var secondsPerStep: Double? = nil
@@ -93,14 +99,25 @@ public final class SweepRunner {
             let eta = secondsPerStep.map { " sweep ETA " + formatDuration($0 * Double(remainingSteps)) } ?? ""
             progress.prefix = "[\(k + 1)/\(todo.count) \(r.id)\(eta)] "
             let trainer = try Trainer(config: r.config, corpus: try corpus(for: r.config), files: files, progress: progress)
-            let start = try trainer.resume()
-            let result = try trainer.run()!
-            try afterRun?(r, files.dir, trainer)
+            var start = r.config.steps
+            if !isComplete(r) {
+                start = try trainer.resume()
+                let result = try trainer.run()!
+                progress.prefix = ""
+                progress.line(String(format: "[%d/%d] %@ done: valid %@ %.4f, test %.4f", k + 1, todo.count, r.id, result.metricName,
+                                     result.validMetric, result.testMetric))
+            } else {
+                // Complete but not analysed: load the weights its final evaluation used.
+                let best = files.exists(files.best) && (finalValue(files, "eval_checkpoint") as? String) == "best"
+                try Checkpoint.load(trainer.model.params, from: try SafeTensorsFile.read(path: best ? files.best : files.model))
+            }
+            if let n = analyzeTokens {
+                let a = try Analyzer.analyze(model: trainer.model, corpus: try corpus(for: r.config), split: .test, tokens: n, label: r.label)
+                try writeFileAtomically(files.dir + "/analysis.json", a.json)
+            }
             stepsDone += r.config.steps - start
-            secondsPerStep = (System.now() - sessionStart) / Double(max(stepsDone, 1))
+            if stepsDone > 0 { secondsPerStep = (System.now() - sessionStart) / Double(stepsDone) }
             progress.prefix = ""
-            progress.line(String(format: "[%d/%d] %@ done: valid %@ %.4f, test %.4f", k + 1, todo.count, r.id, result.metricName,
-                                 result.validMetric, result.testMetric))
             done += 1
         }
         try SweepReport.write(dir: out)

@@ -28,6 +28,8 @@ public final class MoELayer<S: KernelScalar> {
     public private(set) var balanceLoss = 0.0
     let layer: Int
     let routerClock: Stopwatch
+    /// Benchmark breakdown (off unless set).
+    var profile: StepProfile?
 
     /// Backward scratch shared by all MoE layers of a model.
     public struct Scratch {
@@ -64,6 +66,8 @@ public final class MoELayer<S: KernelScalar> {
         let t0 = System.now()
         router.forward(x: x, logits: logits)
         routerClock.seconds += System.now() - t0
+        profile?.add(.router, since: t0)
+        let t1 = System.now()
         S.topKGate(routing.idx, gate, logits, T, E, k)
         routing.route(dModel: d, expertWidth: f, relu: relu)
         if let b = router.balanceScores {
@@ -74,15 +78,19 @@ public final class MoELayer<S: KernelScalar> {
         balanceLoss = S.balanceLoss(probs, routing.counts, T, E, k)
         stats?.add(layer: layer, probs: probs, routing: routing, balance: balanceLoss, tokens: T)
         S.moeGather(Xe, x, routing.pointer, d)
-        S.moeExpertsForward(H, G, Ye, Xe, w1, w3.map { UnsafePointer($0) }, w2, b1.map { UnsafePointer($0) },
-                            b2.map { UnsafePointer($0) }, routing.pointer, d, f, relu)
-        S.moeCombine(y, Ye, gate, routing.pointer, d)
+        profile?.add(.dispatch, since: t1)
+        timed(profile, .expertFFN) {
+            S.moeExpertsForward(H, G, Ye, Xe, w1, w3.map { UnsafePointer($0) }, w2, b1.map { UnsafePointer($0) },
+                                b2.map { UnsafePointer($0) }, routing.pointer, d, f, relu)
+        }
+        timed(profile, .dispatch) { S.moeCombine(y, Ye, gate, routing.pointer, d) }
     }
 
     /// Given dy, writes dx (experts and router paths) and accumulates every gradient; the balance
     /// loss enters with weight `balanceCoef`.
     func backward(dx: UnsafeMutablePointer<S>, dy: UnsafePointer<S>, x: UnsafePointer<S>, balanceCoef: S) {
         let s = scratch
+        let t1 = System.now()
         S.moeCombineBackward(s.dYe, s.dz, dy, Ye, gate, routing.pointer, d)
         if balanceCoef != 0 {
             if let b = router.balanceScores {
@@ -92,11 +100,15 @@ public final class MoELayer<S: KernelScalar> {
                 S.balanceBackward(s.dz, probs, routing.counts, T, E, k, balanceCoef, 1)
             }
         }
-        S.moeExpertsBackward(s.dXe, s.dH, s.dG, dw1, dw3, dw2, db1, db2, s.dYe, Xe, H, G, w1, w3.map { UnsafePointer($0) }, w2,
-                             routing.pointer, d, f, relu)
-        S.moeScatter(dx, s.dXe, routing.pointer, d)
+        profile?.add(.dispatch, since: t1)
+        timed(profile, .expertFFN) {
+            S.moeExpertsBackward(s.dXe, s.dH, s.dG, dw1, dw3, dw2, db1, db2, s.dYe, Xe, H, G, w1, w3.map { UnsafePointer($0) }, w2,
+                                 routing.pointer, d, f, relu)
+        }
+        timed(profile, .dispatch) { S.moeScatter(dx, s.dXe, routing.pointer, d) }
         let t0 = System.now()
         router.backward(x: x, dLogits: s.dz, dx: dx)
         routerClock.seconds += System.now() - t0
+        profile?.add(.router, since: t0)
     }
 }

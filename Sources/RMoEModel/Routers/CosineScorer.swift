@@ -35,8 +35,8 @@ struct CosineScorer<S: KernelScalar> {
         if paper { S.l2NormalizeRows(rhat, rnorm, r, T, k, Self.eps) }
         S.gemm(false, true, T, E, k, 1, paper ? UnsafePointer(rhat) : r, k, mhat, k, 0, s, E)
         if paper {
-            let inv = 1 / temperature
-            for i in 0..<(T * E) { z[i] = s[i] * inv }
+            z.update(from: s, count: T * E)
+            S.scale(z, T * E, 1 / temperature)
         } else {
             z.update(from: s, count: T * E)
         }
@@ -46,12 +46,9 @@ struct CosineScorer<S: KernelScalar> {
     func backward(r: UnsafePointer<S>, z: UnsafePointer<S>, dz: UnsafePointer<S>, dBalance: UnsafePointer<S>?, dr: UnsafeMutablePointer<S>) {
         if paper {
             let tv = temperature, inv = 1 / tv
-            if tau!.pointee >= Self.eps {
-                var acc = 0.0
-                for i in 0..<(T * E) { acc += Double(dz[i]) * Double(z[i]) }
-                dtau!.pointee += S(-acc / Double(tv))
-            }
-            for i in 0..<(T * E) { ds[i] = dz[i] * inv }
+            if tau!.pointee >= Self.eps { dtau!.pointee += S(-S.dot(dz, z, T * E) / Double(tv)) }
+            ds.update(from: dz, count: T * E)
+            S.scale(ds, T * E, inv)
         } else {
             ds.update(from: dz, count: T * E)
         }

@@ -32,6 +32,7 @@ public enum HyperRouter: RouterFamily {
         let e, de, a1, c1, a2, c2: UnsafeMutablePointer<S>
         let T, d, E, H: Int
         let u, o, dO, dv: UnsafeMutablePointer<S>    // [H], [E(d+1)], [E(d+1)], [H]
+        let bias, dbias: UnsafeMutablePointer<S>     // [E]: the generated bias column, and its gradient
 
         init(_ env: RouterEnvironment<S>) {
             let c = env.config
@@ -41,6 +42,7 @@ public enum HyperRouter: RouterFamily {
             a2 = env.tensor("hypernet.fc2.weight")!.w; c2 = env.tensor("hypernet.fc2.bias")!.w
             let b = env.buffers
             u = b.make(H); o = b.make(E * (d + 1)); dO = b.make(E * (d + 1)); dv = b.make(H)
+            bias = b.make(E); dbias = b.make(E)
         }
 
         func forward(x: UnsafePointer<S>, logits z: UnsafeMutablePointer<S>) {
@@ -52,7 +54,8 @@ public enum HyperRouter: RouterFamily {
             for i in 0..<H { dv[i] = max(u[i], 0) }
             S.gemm(false, true, 1, n, H, 1, dv, H, a2, H, 1, o, n)
             // z = x W^T + b, W = o[:, :d] (row stride d+1), b = o[:, d].
-            for t in 0..<T { for j in 0..<E { z[t * E + j] = o[j * (d + 1) + d] } }
+            for j in 0..<E { bias[j] = o[j * (d + 1) + d] }
+            S.biasRows(z, bias, T, E)
             S.gemm(false, true, T, E, d, 1, x, d, o, d + 1, 1, z, E)
         }
 
@@ -61,7 +64,9 @@ public enum HyperRouter: RouterFamily {
             // do = [dW | db]: dW = G^T x into the first d columns of each row, db = colsum G.
             dO.update(repeating: 0, count: n)
             S.gemm(true, false, E, d, T, 1, g, E, x, d, 0, dO, d + 1)
-            for t in 0..<T { for j in 0..<E { dO[j * (d + 1) + d] += g[t * E + j] } }
+            dbias.update(repeating: 0, count: E)
+            S.columnSumAccumulate(dbias, g, T, E)
+            for j in 0..<E { dO[j * (d + 1) + d] = dbias[j] }
             S.gemm(false, false, T, d, E, 1, g, E, o, d + 1, 1, dx, d)                 // dx += G W
             // dv = A2^T do; du = dv * 1[u > 0]; de += A1^T du.
             S.gemm(false, false, 1, H, n, 1, dO, n, a2, H, 0, dv, H)

@@ -128,7 +128,8 @@ public enum RecurrentRouter: RouterFamily {
         func forward(x: UnsafePointer<S>, logits z: UnsafeMutablePointer<S>) {
             let gp = gates * p, s = shared
             proj.forward(xp, x, T)                                                   // x' = P x + c
-            for t in 0..<T { (s.gi + t * gp).update(from: bih, count: gp); (s.gh + t * gp).update(from: bhh, count: gp) }
+            S.biasRows(s.gi, bih, T, gp)
+            S.biasRows(s.gh, bhh, T, gp)
             S.gemm(false, true, T, gp, p, 1, xp, p, wih, p, 1, s.gi, gp)             // gi = x' W_ih^T + b_ih
             if let hp = hPrev { S.gemm(false, true, T, gp, p, 1, hp, p, whh, p, 1, s.gh, gp) }  // gh = h W_hh^T + b_hh
             if rnn {
@@ -139,7 +140,7 @@ public enum RecurrentRouter: RouterFamily {
             out.forward(z, s.h[l], T)                                                // z = G h + g
             if residual {
                 if !accumulated { s.logits[l].update(from: z, count: T * E) }
-                if l > 0 { for i in 0..<(T * E) { z[i] += alpha * s.logits[l - 1][i] } }
+                if l > 0 { S.axpy(z, s.logits[l - 1], T * E, alpha) }
                 if accumulated { s.logits[l].update(from: z, count: T * E) }
             }
         }
@@ -149,7 +150,8 @@ public enum RecurrentRouter: RouterFamily {
             var dOwn = UnsafePointer(dz)
             if residual {
                 // d zhat_l = dz_l + alpha * (gradient handed down by layer l+1).
-                for i in 0..<(T * E) { s.dzhat[i] = dz[i] + (l < L - 1 ? alpha * s.dzNext[i] : 0) }
+                s.dzhat.update(from: dz, count: T * E)
+                if l < L - 1 { S.axpy(s.dzhat, s.dzNext, T * E, alpha) }
                 s.dzNext.update(from: accumulated ? s.dzhat : dz, count: T * E)
                 dOwn = UnsafePointer(s.dzhat)
             }

@@ -129,9 +129,7 @@ struct RouterLinear<S: KernelScalar> {
 
     /// y [N, out] = x W^T + b.
     func forward(_ y: UnsafeMutablePointer<S>, _ x: UnsafePointer<S>, _ N: Int) {
-        if let b {
-            for n in 0..<N { (y + n * outDim).update(from: b, count: outDim) }
-        }
+        if let b { S.biasRows(y, b, N, outDim) }
         S.gemm(false, true, N, outDim, inDim, 1, x, inDim, w, inDim, b == nil ? 0 : 1, y, outDim)
     }
 

@@ -1,0 +1,184 @@
+import Foundation
+import RMoECore
+import RMoEData
+import RMoEModel
+
+/// `rmoe analyze`: the routing analyses of routers.md section 4 on a trained model, over the first
+/// `tokens` predicted tokens of a split (evaluation windows, in order).
+public struct RoutingAnalysis: Sendable {
+    public var label: String
+    public var router: String
+    public var tokens: Int
+    public var layers: Int, experts: Int, topK: Int
+    /// The paper's cross-layer MI (per-token MI of binned distributions), [L][L].
+    public var mi: [[Double]]
+    /// MI between layers' top-1 expert choices across tokens, [L][L] (not the paper's metric).
+    public var top1MI: [[Double]]
+    public var similarity: [Double]
+    public var similarityRandomInit: [Double]
+    /// Off-diagonal pairwise expert similarities per layer (for box plots).
+    public var pairwise: [[Double]]
+    public var entropy: [[Double]]             // per layer, per token (nats)
+    public var innerBalance: [Double]          // median p(1)/p(2) per layer
+    public var outerBalance: [Double]          // median sum of top-k p per layer
+    public var selection: [[Double]]           // n_e / (T k) per layer
+    public var routerWeight: String
+    public var routerWeightNorm: [Double], routerWeightStd: [Double]
+
+    public var miMeanOffDiagonal: Double { RoutingMetrics.meanOffDiagonal(mi) }
+    public var similarityMean: Double { similarity.reduce(0, +) / Double(max(similarity.count, 1)) }
+
+    public var json: String {
+        func arr(_ xs: [Double]) -> JSONValue { .array(xs.map { .double($0) }) }
+        func mat(_ m: [[Double]]) -> JSONValue { .array(m.map(arr)) }
+        let hist = entropy.map { h -> JSONValue in
+            let edges = (0...20).map { Double($0) * log(Double(experts)) / 20 }
+            var counts = [Int](repeating: 0, count: 20)
+            for v in h { counts[min(19, max(0, Int(v / edges[20] * 20)))] += 1 }
+            return .array(counts.map { .int($0) })
+        }
+        let pairs: [(String, JSONValue)] = [
+            ("label", .string(label)), ("router", .string(router)), ("tokens", .int(tokens)),
+            ("layers", .int(layers)), ("experts", .int(experts)), ("top_k", .int(topK)),
+            ("mi", mat(mi)), ("mi_mean_offdiag", .double(miMeanOffDiagonal)),
+            ("top1_mi", mat(top1MI)), ("top1_mi_mean_offdiag", .double(RoutingMetrics.meanOffDiagonal(top1MI))),
+            ("expert_similarity", arr(similarity)), ("expert_similarity_mean", .double(similarityMean)),
+            ("expert_similarity_random_init", arr(similarityRandomInit)),
+            ("expert_similarity_random_init_mean", .double(similarityRandomInit.reduce(0, +) / Double(max(similarityRandomInit.count, 1)))),
+            ("entropy_mean", arr(entropy.map { $0.reduce(0, +) / Double(max($0.count, 1)) })),
+            ("entropy_histogram_0_to_lnE_20_bins", .array(hist)),
+            ("inner_balance_median", arr(innerBalance)), ("outer_balance_median", arr(outerBalance)),
+            ("selection_frequency", mat(selection)),
+            ("router_weight", .string(routerWeight)), ("router_weight_norm", arr(routerWeightNorm)), ("router_weight_std", arr(routerWeightStd)),
+        ]
+        return "{\n" + pairs.map { "  \(JSONText.quote($0.0)): \($0.1.jsonText)" }.joined(separator: ",\n") + "\n}\n"
+    }
+}
+
+public enum Analyzer {
+    /// Analyses `model` (its current weights) on the first `tokens` predicted tokens of `split`.
+    public static func analyze(model: LanguageModel<Float>, corpus: Corpus, split: Corpus.Split, tokens: Int, label: String) throws -> RoutingAnalysis {
+        let c = model.config
+        guard !c.isDense else { throw RMoEError("a dense model has no routing to analyse; give an MoE checkpoint") }
+        let L = c.layers, E = c.experts, k = c.topK, S = c.seqLen, B = c.batch
+        let windows = EvalWindows(tokens: corpus.tokens(split), seqLen: S)
+        let wanted = min(tokens, windows.predictedCount)
+        var bins = [[[Int]]](repeating: [], count: L)
+        var top1 = [[Int]](repeating: [], count: L)
+        var entropy = [[Double]](repeating: [], count: L)
+        var ib = [[Double]](repeating: [], count: L), ob = [[Double]](repeating: [], count: L)
+        var counts = [[Double]](repeating: [Double](repeating: 0, count: E), count: L)
+        var taken = 0, first = 0
+        let layers = model.moeLayers
+        var p = [Double](repeating: 0, count: E)
+        while taken < wanted && first < windows.windowCount {
+            windows.fill(first: first, batch: B, input: model.tokens, target: model.targets)
+            model.forward(training: false)
+            for t in 0..<(B * S) where model.targets[t] >= 0 && taken < wanted {
+                for (l, layer) in layers.enumerated() {
+                    // Full routing distribution softmax(z_t) (routers.md 4.1).
+                    var mx = -Double.infinity
+                    for e in 0..<E { mx = max(mx, Double(layer.logits[t * E + e])) }
+                    var z = 0.0
+                    for e in 0..<E { p[e] = exp(Double(layer.logits[t * E + e]) - mx); z += p[e] }
+                    for e in 0..<E { p[e] /= z }
+                    bins[l].append(p.map(RoutingMetrics.bin))
+                    let order = (0..<E).sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+                    top1[l].append(order[0])
+                    entropy[l].append(-p.reduce(0) { $0 + ($1 > 0 ? $1 * log($1) : 0) })
+                    if E > 1 { ib[l].append(p[order[1]] > 0 ? p[order[0]] / p[order[1]] : .infinity) }
+                    ob[l].append(order.prefix(k).reduce(0) { $0 + p[$1] })
+                    for j in 0..<k { counts[l][Int(layer.routing.idx[t * k + j])] += 1 }
+                }
+                taken += 1
+            }
+            first += B
+        }
+        let (sim, pairwise) = similarity(model)
+        let fresh = try LanguageModel<Float>(config: c)
+        fresh.initialize(seed: 12345)
+        let (simInit, _) = similarity(fresh)
+        let (wname, norms, stds) = routerWeights(model)
+        return RoutingAnalysis(
+            label: label, router: c.router, tokens: taken, layers: L, experts: E, topK: k,
+            mi: RoutingMetrics.crossLayerMI(bins: bins), top1MI: RoutingMetrics.topOneMI(top1),
+            similarity: sim, similarityRandomInit: simInit, pairwise: pairwise, entropy: entropy,
+            innerBalance: ib.map(RoutingMetrics.median), outerBalance: ob.map(RoutingMetrics.median),
+            selection: counts.map { c in c.map { $0 / Double(max(taken * k, 1)) } },
+            routerWeight: wname, routerWeightNorm: norms, routerWeightStd: stds)
+    }
+
+    /// Expert similarity per layer (routers.md 4.2) and each layer's off-diagonal pairwise values.
+    static func similarity(_ m: LanguageModel<Float>) -> ([Double], [[Double]]) {
+        let c = m.config, E = c.experts, f = c.expertWidth, d = c.dModel
+        var sims: [Double] = [], pairs: [[Double]] = []
+        for l in 0..<c.layers {
+            let pre = "layers.\(l).moe.experts."
+            let w1 = m.params.pointer(pre + "w1"), w2 = m.params.pointer(pre + "w2")
+            let w3: UnsafeMutablePointer<Float>? = m.layout.offset(of: pre + "w3") != nil ? m.params.pointer(pre + "w3") : nil
+            var blocks: [[[Double]]] = []
+            for e in 0..<E {
+                func rowMean(_ w: UnsafeMutablePointer<Float>) -> [Double] {    // [f, d] -> mean over the f rows
+                    (0..<d).map { j in (0..<f).reduce(0.0) { $0 + Double(w[e * f * d + $1 * d + j]) } / Double(f) }
+                }
+                let v = (0..<d).map { i in (0..<f).reduce(0.0) { $0 + Double(w2[e * d * f + i * f + $1]) } / Double(f) }  // [d, f] -> mean over columns
+                blocks.append([rowMean(w1)] + (w3.map { [rowMean($0)] } ?? []) + [v])
+            }
+            let S = RoutingMetrics.similarityMatrix(blocks)
+            sims.append(S.flatMap { $0 }.reduce(0, +) / Double(E * E))
+            // Off-diagonal entries over the number of blocks: each pair's cosine, averaged over its blocks.
+            let nb = Double(blocks[0].count)
+            pairs.append((0..<E).flatMap { a in ((a + 1)..<E).map { S[a][$0] / nb } })
+        }
+        return (sims, pairs)
+    }
+
+    /// Frobenius norm and std of each layer's router matrix (routers.md 4.3): the output map of RMoE,
+    /// W of SMoE, the last layer of the MLP router, the expert embeddings of the cosine routers.
+    static func routerWeights(_ m: LanguageModel<Float>) -> (String, [Double], [Double]) {
+        let name: String
+        switch m.config.router {
+        case "smoe", "random": name = "weight"
+        case "smoe-mlp": name = "fc2.weight"
+        case "cosine", "xmoe": name = "expert_emb"
+        case "hyper": name = "embedding"
+        default: name = "out.weight"
+        }
+        var norms: [Double] = [], stds: [Double] = []
+        for l in 0..<m.config.layers {
+            let b = m.params.buffer("layers.\(l).moe.router." + name)
+            let xs = b.map(Double.init)
+            let mean = xs.reduce(0, +) / Double(xs.count)
+            norms.append(xs.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            stds.append((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(xs.count - 1, 1))).squareRoot())
+        }
+        return (name, norms, stds)
+    }
+
+    /// The analysis figures of one or more checkpoints: MI heatmaps on a shared colour scale
+    /// (as the paper's Figure 3), expert-similarity box plots, entropy histograms.
+    public static func plots(_ analyses: [RoutingAnalysis]) -> [(String, String)] {
+        guard !analyses.isEmpty else { return [] }
+        let vmax = max(analyses.flatMap { $0.mi.enumerated().flatMap { i, r in r.enumerated().filter { $0.offset != i }.map(\.element) } }.max() ?? 1, 1e-6)
+        let heat = analyses.map { a in
+            SVGPlot.heatmap(title: "\(a.label): cross-layer MI (mean off-diag \(String(format: "%.3f", a.miMeanOffDiagonal)))", matrix: a.mi,
+                            rowLabels: (0..<a.layers).map { "L\($0)" }, colLabels: (0..<a.layers).map { "L\($0)" },
+                            vmin: 0, vmax: vmax, annotate: a.layers <= 12, xLabel: "layer", yLabel: "layer")
+        }
+        var out = [("mi_heatmaps.svg", SVGPlot.row(heat))]
+        let ref = analyses[0].similarityRandomInit.reduce(0, +) / Double(max(analyses[0].similarityRandomInit.count, 1))
+        out.append(("expert_similarity.svg", SVGPlot.boxPlot(title: "Expert similarity over layers (routers.md 4.2)", yLabel: "layer similarity",
+                                                              groups: analyses.map(\.label), values: analyses.map(\.similarity),
+                                                              reference: (ref, "random init"))))
+        for a in analyses {
+            out.append(("expert_similarity_layers_\(a.label).svg",
+                        SVGPlot.boxPlot(title: "\(a.label): pairwise expert cosine similarity per layer", yLabel: "cosine (blocks averaged)",
+                                        groups: (0..<a.layers).map { "L\($0)" }, values: a.pairwise)))
+            out.append(("entropy_\(a.label).svg",
+                        SVGPlot.histogram(title: "\(a.label): routing entropy per token", xLabel: "entropy (nats)",
+                                          series: a.entropy.enumerated().map { ("L\($0.offset)", $0.element) }, bins: 30,
+                                          range: 0...log(Double(a.experts)))))
+        }
+        return out
+    }
+}

@@ -1,0 +1,40 @@
+import RMoECore
+
+/// Wall time of a training step split by kind of work (`rmoe bench step --breakdown`). Off unless
+/// `LanguageModel.profile` is set; then each part is bracketed by two clock reads.
+public final class StepProfile: @unchecked Sendable {
+    public enum Part: Int, CaseIterable, Sendable {
+        case attention, expertFFN, denseFFN, dispatch, router, normsAndElementwise, loss, optimizer
+
+        public var name: String {
+            switch self {
+            case .attention: "attention (qkv, rope, scores, wo)"
+            case .expertFFN: "expert FFN (per-expert sgemms)"
+            case .denseFFN: "dense FFN"
+            case .dispatch: "dispatch (gate, sort, gather, combine, balance)"
+            case .router: "router"
+            case .normsAndElementwise: "norms, residuals, embedding"
+            case .loss: "LM head and loss"
+            case .optimizer: "optimizer (clip, AdamW)"
+            }
+        }
+    }
+
+    public private(set) var seconds = [Double](repeating: 0, count: Part.allCases.count)
+    public init() {}
+
+    public func reset() { for i in seconds.indices { seconds[i] = 0 } }
+
+    @inline(__always)
+    public func add(_ part: Part, since t0: Double) { seconds[part.rawValue] += System.now() - t0 }
+}
+
+/// Runs `body`, charging its time to `part` when profiling.
+@inline(__always)
+func timed<R>(_ profile: StepProfile?, _ part: StepProfile.Part, _ body: () -> R) -> R {
+    guard let profile else { return body() }
+    let t0 = System.now()
+    let r = body()
+    profile.add(part, since: t0)
+    return r
+}
