@@ -16,8 +16,8 @@
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"
 
-#define RK_MOE_TILE 128   /* rows per expert task */
-#define RK_MOE_WTILE 64   /* output rows per weight-gradient task */
+#define RK_MOE_TILE 256   /* rows per expert task */
+#define RK_MOE_WTILE 128  /* output rows per weight-gradient task */
 
 int rk_moe_task_capacity(int T, int E, int k, int d, int f) {
     int rows = T * k / RK_MOE_TILE + E + 1;

@@ -11,10 +11,10 @@ struct ConfigOptions: ParsableArguments {
     var assignments: [String] = []
 
     @Option(help: "Corpus: synthetic, wikitext2-bytes, wikitext2 or enwik8.") var corpus: String?
+    // (Threads: `rmoe train --threads N` or --set threads=N; the benchmarks take their own --threads list.)
     @Option(help: "Router name (dense = dense FFN).") var router: String?
     @Option(help: "Training steps.") var steps: Int?
     @Option(help: "Seed of initialisation and batch order.") var seed: Int?
-    @Option(help: "Threads for all parallel work (0 = every core).") var threads: Int?
     @Option(help: "Number of layers.") var layers: Int?
     @Option(name: .customLong("d-model"), help: "Model width.") var dModel: Int?
     @Option(help: "Attention heads.") var heads: Int?
@@ -28,7 +28,6 @@ struct ConfigOptions: ParsableArguments {
         if let router { a.append("router=\(router)") }
         if let steps { a.append("steps=\(steps)") }
         if let seed { a.append("seed=\(seed)") }
-        if let threads { a.append("threads=\(threads)") }
         if let layers { a.append("layers=\(layers)") }
         if let dModel { a.append("d_model=\(dModel)") }
         if let heads { a.append("heads=\(heads)") }

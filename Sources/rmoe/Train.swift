@@ -11,6 +11,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
     @OptionGroup var data: DataOptions
+    @Option(help: "Threads for all parallel work (0 = every core); results do not depend on it.") var threads: Int?
 
     @Option(help: "Run folder (default runs/<corpus>-<router>-s<seed>).") var out: String?
     @Option(help: ArgumentHelp("Resume the run in this folder.", valueName: "dir")) var resume: String?
@@ -28,7 +29,7 @@ struct Train: ParsableCommand {
             let text = try String(contentsOfFile: files.config, encoding: .utf8)
             var c = try RunConfig.fromJSON(text, origin: files.config)
             // A resumed run keeps its config; only the length and the thread count may change.
-            for a in options.allAssignments {
+            for a in options.allAssignments + (threads.map { ["threads=\($0)"] } ?? []) {
                 let key = String(a.prefix { $0 != "=" })
                 guard key == "steps" || key == "threads" else {
                     throw RMoEError("a resumed run keeps its config, so '\(key)' cannot change; start a new run (--out) to train with \(a)")
@@ -40,7 +41,9 @@ struct Train: ParsableCommand {
             config = c
             dir = resume
         } else {
-            config = try options.resolve()
+            var c = try options.resolve()
+            if let threads { try c.apply(assignment: "threads=\(threads)", origin: "--threads") }
+            config = c
             dir = out ?? "runs/\(config.corpus)-\(config.model.router)-s\(config.seed)"
             let files = RunFiles(dir)
             if files.exists(files.config) || files.exists(files.trainState) {
