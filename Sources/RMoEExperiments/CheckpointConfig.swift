@@ -5,7 +5,8 @@ import RMoEModel
 /// Reads a model's sizes off a checkpoint's tensor shapes, so that checkpoints written by other
 /// programs (with no metadata) load: vocab and d_model from `tok_emb.weight`, layers from the
 /// `layers.{i}.` prefixes, the FFN or expert widths and expert count from their tensors, the RMoE
-/// width from the projector. What shapes do not imply (heads, top_k, router, router_bias, expert,
+/// width from the projector (and the MLP, XMoE and hypernetwork widths, and the cosine routers' form
+/// from whether a temperature is stored). What shapes do not imply (heads, top_k, router, router_bias, expert,
 /// balance_coef) comes from the config; shapes that disagree with it are errors naming the tensor.
 public enum CheckpointConfig {
     public static func infer(from file: SafeTensorsFile, base: RunConfig) throws -> RunConfig {
@@ -31,7 +32,12 @@ public enum CheckpointConfig {
             }
             c.model.experts = w1.shape[0]
             c.model.expertWidth = w1.shape[1]
-            if let proj = file.info("layers.0.moe.router.proj.weight") { c.model.routerDim = proj.shape[0] }
+            let r = "layers.0.moe.router."
+            if let proj = file.info(r + "proj.weight") { c.model.routerDim = proj.shape[0] }
+            if let fc1 = file.info(r + "fc1.weight") { c.model.mlpDim = fc1.shape[0] }
+            if let red = file.info(r + "reduce.weight") { c.model.xmoeDim = red.shape[0] }
+            if let hyp = file.info(r + "hypernet.fc1.weight") { c.model.hyperDim = hyp.shape[0] }
+            if file.info(r + "expert_emb") != nil { c.model.cosineForm = file.info(r + "temperature") != nil ? "paper" : "code" }
             let hasW3 = file.info("layers.0.moe.experts.w3") != nil
             if hasW3 && c.model.expert == "relu" {
                 throw RMoEError("\(what) has tensor 'layers.0.moe.experts.w3' (a SwiGLU expert) but the config says expert = relu; pass --set expert=swiglu")
