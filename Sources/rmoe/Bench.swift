@@ -7,7 +7,7 @@ import RMoEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, measured side by side in one process. Every subcommand takes --json (one object per line).",
-        subcommands: [Step.self, Router.self, Dispatch.self, Sgemm.self, Kernels.self])
+        subcommands: [Step.self, Router.self, Experts.self, Dispatch.self, Sgemm.self, Kernels.self])
 
     struct Common: ParsableArguments {
         @Option(help: "Thread counts to measure, comma-separated.") var threads: String = "1,2"

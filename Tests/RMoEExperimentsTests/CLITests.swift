@@ -55,4 +55,18 @@ struct CLITests {
         // An existing run is not overwritten by accident.
         try Self.oneLineError(["train", "--out", dir + "/run", "--steps", "2"], mentions: "--resume")
     }
+
+    @Test("bench experts: bad lists are refused; a tiny run prints one JSON line per expert count")
+    func benchExperts() throws {
+        try Self.oneLineError(["bench", "experts", "--experts", "8,x"], mentions: "--experts")
+        try Self.oneLineError(["bench", "experts", "--experts", "2,8"], mentions: "top_k")
+        let tiny = ["--set", "d_model=16", "--set", "layers=1", "--set", "heads=2", "--set", "expert_width=8", "--set", "router_dim=8",
+                    "--set", "top_k=2", "--set", "seq_len=8", "--set", "batch=2"]
+        let r = try Fixtures.runCLI(["bench", "experts", "--experts", "2,4", "--threads", "1", "--reps", "1", "--json"] + tiny,
+                                    cwd: Fixtures.tempDir("cwd"))
+        #expect(r.status == 0, "\(r.err)")
+        let rows = r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(rows.map { $0["experts"] as? Int } == [2, 4])
+        #expect(rows.first?["ratio_to_first"] as? Double == 1.0)
+    }
 }

@@ -88,7 +88,9 @@ public final class SweepRunner {
             }
         }
         let todo = mine.filter { !isComplete($0) || (analyzeTokens != nil && !hasAnalysis($0)) }
-        progress.line("sweep \(spec.name): \(runs.count) runs\(shard.map { ", shard \($0.index)/\($0.count): \(mine.count)" } ?? ""), \(mine.count - todo.count) already complete, \(todo.count) to run; output in \(out)")
+        let toTrain = todo.filter { !isComplete($0) }.count
+        let analysisOnly = todo.count - toTrain
+        progress.line("sweep \(spec.name): \(runs.count) runs\(shard.map { ", shard \($0.index)/\($0.count): \(mine.count)" } ?? ""), \(mine.count - toTrain) already complete, \(toTrain) to run\(analysisOnly > 0 ? ", \(analysisOnly) to analyse" : ""); output in \(out)")
         var done = 0
         var secondsPerStep: Double? = nil
         let sessionStart = System.now()

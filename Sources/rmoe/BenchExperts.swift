@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import RMoECore
+import RMoEExperiments
+import RMoEModel
+
+extension Bench {
+    /// `rmoe bench experts`: training-step time as the number of experts E grows at fixed top-k and
+    /// expert width f (so the FLOPs per token stay the same apart from the router's E columns).
+    /// The configurations are timed interleaved in one process, so the ratios are side by side.
+    struct Experts: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Step time against the number of experts at fixed top-k and expert width (interleaved in one run), as ratios to the first.")
+        @OptionGroup var common: Common
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Expert counts, comma-separated; ratios are to the first.") var experts: String = "8,16,64"
+        @Flag(help: "Time the forward pass alone.") var inference = false
+
+        func run() throws {
+            let base = try options.resolve()
+            let counts = experts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !counts.isEmpty, counts.count == experts.split(separator: ",").count, counts.allSatisfy({ $0 >= base.model.topK })
+            else { throw RMoEError("--experts '\(experts)' must be a comma-separated list of integers >= top_k (\(base.model.topK)); write e.g. --experts 8,64") }
+            let configs = try counts.map { e -> ModelConfig in
+                var c = base.model
+                c.experts = e
+                try c.validate()
+                return c
+            }
+            for t in try common.threadList {
+                let results = try StepBench.run(configs: configs, threads: t, reps: common.reps, inference: inference)
+                let ref = results[0]
+                for (e, r) in zip(counts, results) {
+                    let ratio = r.timing.median / ref.timing.median, flopRatio = r.flops / ref.flops
+                    if common.json {
+                        print(JSONText.object([
+                            ("bench", .string(inference ? "experts-forward" : "experts")), ("router", .string(r.router)), ("experts", .int(e)),
+                            ("threads", .int(t)), ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)),
+                            ("ms_max", .double(r.timing.max * 1e3)), ("flops_per_step", .double(r.flops)),
+                            ("ratio_to_first", .double(ratio)), ("flop_ratio_to_first", .double(flopRatio)),
+                        ]))
+                    } else {
+                        print(String(format: "%@ E=%-4d %d thread(s): %7.1f ms median (min %.1f, max %.1f)  time x%.3f  FLOPs x%.3f of E=%d",
+                                     r.router, e, t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3, ratio, flopRatio, counts[0]))
+                    }
+                }
+            }
+        }
+    }
+}
