@@ -125,7 +125,7 @@ struct Bench: ParsableCommand {
 
     struct Dispatch: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Expert FFN through the dispatcher against the same products as whole-expert single-threaded sgemms, one stream per thread.")
+            abstract: "Expert FFN through the dispatcher against the same products as whole-expert single-threaded sgemms (one stream per thread) and against one dense FFN of the same FLOPs.")
         @OptionGroup var common: Common
         @OptionGroup var options: ConfigOptions
 
@@ -136,11 +136,13 @@ struct Bench: ParsableCommand {
                 if common.json {
                     print(JSONText.object([("bench", .string("dispatch")), ("threads", .int(t)), ("experts", .int(config.model.experts)),
                                            ("ms_median", .double(r.dispatcher.median * 1e3)), ("ideal_ms_median", .double(r.ideal.median * 1e3)),
-                                           ("gflops", .double(r.flops / r.dispatcher.median / 1e9)), ("ratio_to_ideal", .double(r.ratio))]))
+                                           ("gflops", .double(r.flops / r.dispatcher.median / 1e9)), ("ratio_to_ideal", .double(r.ratio)),
+                                           ("dense_ms_median", .double(r.dense.median * 1e3)), ("ratio_to_dense", .double(r.denseRatio))]))
                 } else {
-                    print(String(format: "experts forward, E=%d k=%d f=%d, %d thread(s): dispatcher %.2f ms (%.1f GFLOP/s), whole-expert sgemm streams %.2f ms: dispatcher at %.0f%% of them",
+                    print(String(format: "experts forward, E=%d k=%d f=%d, %d thread(s): dispatcher %.2f ms (%.1f GFLOP/s); whole-expert sgemm streams %.2f ms: dispatcher at %.0f%% of them; one dense FFN of width k*f (same FLOPs) %.2f ms (%.1f GFLOP/s): dispatcher at %.0f%% of it",
                                  config.model.experts, config.model.topK, config.model.expertWidth, t, r.dispatcher.median * 1e3,
-                                 r.flops / r.dispatcher.median / 1e9, r.ideal.median * 1e3, 100 * r.ratio))
+                                 r.flops / r.dispatcher.median / 1e9, r.ideal.median * 1e3, 100 * r.ratio,
+                                 r.dense.median * 1e3, r.flops / r.dense.median / 1e9, 100 * r.denseRatio))
                 }
             }
         }

@@ -4,12 +4,15 @@ import RMoEModel
 
 /// The expert FFN through the dispatcher against its ideal: the same per-expert products as plain
 /// single-threaded sgemms, one whole expert per call, the experts dealt to the threads (what two
-/// single-threaded sgemm streams of the same shapes achieve). Forward only, SwiGLU experts.
+/// single-threaded sgemm streams of the same shapes achieve), and against one dense FFN of width
+/// k·f over the T tokens (the same FLOPs as three large matmuls through `rk_gemm`: X W1ᵀ, X W3ᵀ
+/// [T, kf] and G W2ᵀ [T, d]). Forward only, SwiGLU experts.
 public enum DispatchBench {
     public struct Result: Sendable {
-        public var dispatcher: Timing, ideal: Timing
+        public var dispatcher: Timing, ideal: Timing, dense: Timing
         public var flops: Double
         public var ratio: Double { ideal.median / dispatcher.median }
+        public var denseRatio: Double { dense.median / dispatcher.median }
     }
 
     public static func run(config c: ModelConfig, threads: Int, reps: Int = 20) -> Result {
@@ -51,6 +54,15 @@ public enum DispatchBench {
                 }
             }
         }
-        return Result(dispatcher: dispatcher, ideal: ideal, flops: 2 * Double(T * k) * Double(d * f) * 3)
+        // The same FLOPs as one dense FFN of width k·f: three large matmuls, tiled over the threads.
+        let kf = k * f
+        let dw1 = buf(kf * d), dw3 = buf(kf * d), dw2 = buf(d * kf), dH = buf(T * kf), dH3 = buf(T * kf), dY = buf(T * d)
+        defer { for b in [dw1, dw3, dw2, dH, dH3, dY] { b.deallocate() } }
+        let dense = Timing.measure(warmup: 3, reps: reps) {
+            Float.gemm(false, true, T, kf, d, 1, x, d, dw1, d, 0, dH, kf)
+            Float.gemm(false, true, T, kf, d, 1, x, d, dw3, d, 0, dH3, kf)
+            Float.gemm(false, true, T, d, kf, 1, dH, kf, dw2, kf, 0, dY, d)
+        }
+        return Result(dispatcher: dispatcher, ideal: ideal, dense: dense, flops: 2 * Double(T * k) * Double(d * f) * 3)
     }
 }
