@@ -72,12 +72,16 @@ public enum CorpusCatalog {
         "enwik8": "first 10^8 bytes of Wikipedia (enwik8, enwik8.gz or enwik8.zip), 90M/5M/5M split, BPC",
     ]
 
-    /// Directories searched, in order: `dataDir` (the --data-dir option), `$RMOE_DATA`, `./data`.
+    /// Directories searched, in order: `dataDir` (the --data-dir option), `$RMOE_DATA`, `./data`
+    /// in the working directory, then the package's own `data/` (where this binary was built from).
     public static func searchPath(dataDir: String?) -> [String] {
         var dirs: [String] = []
         if let d = dataDir, !d.isEmpty { dirs.append(d) }
         if let e = ProcessInfo.processInfo.environment["RMOE_DATA"], !e.isEmpty { dirs.append(e) }
         dirs.append(FileManager.default.currentDirectoryPath + "/data")
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("data").path
+        if !dirs.contains(package) { dirs.append(package) }
         return dirs
     }
 

@@ -58,6 +58,11 @@ public enum JSONValue: Sendable, Equatable {
     case int(Int), double(Double), bool(Bool), string(String)
     /// Only in output files (final.json, analyses); never a config value.
     indirect case array([JSONValue])
+    /// An object with its keys in order; only in output files.
+    indirect case object(keys: [String], values: [JSONValue])
+
+    /// An object from (key, value) pairs, keys in the given order.
+    public static func object(_ pairs: [(String, JSONValue)]) -> JSONValue { .object(keys: pairs.map(\.0), values: pairs.map(\.1)) }
 
     /// Exact JSON text (Doubles in Swift's shortest round-trip form).
     public var jsonText: String {
@@ -67,6 +72,7 @@ public enum JSONValue: Sendable, Equatable {
         case .bool(let b): return b ? "true" : "false"
         case .string(let s): return JSONText.quote(s)
         case .array(let a): return "[" + a.map(\.jsonText).joined(separator: ", ") + "]"
+        case .object(let k, let v): return "{" + zip(k, v).map { JSONText.quote($0) + ": " + $1.jsonText }.joined(separator: ", ") + "}"
         }
     }
 
@@ -78,6 +84,7 @@ public enum JSONValue: Sendable, Equatable {
         case .bool(let b): return b ? "true" : "false"
         case .string(let s): return s
         case .array(let a): return a.map(\.plainText).joined(separator: " ")
+        case .object: return jsonText
         }
     }
 }

@@ -186,9 +186,13 @@ public final class Trainer {
                 intervalLoss = 0; intervalCE = 0; intervalBalance = 0; intervalSteps = 0; intervalStart = System.now()
             }
             if c.evalEvery > 0 && (step % c.evalEvery == 0 || step == c.steps) {
+                if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts, topK: c.model.topK) }
                 let v = evaluate(.valid, windows: c.evalBatches * c.model.batch)
-                try log?.append(JSONText.object([("step", .int(step)), ("split", .string("valid")), ("loss", .double(v.loss)),
-                                                 (corpus.metricName, .double(corpus.metric(loss: v.loss)))]))
+                var line: [(String, JSONValue)] = [("step", .int(step)), ("split", .string("valid")), ("loss", .double(v.loss)),
+                                                   (corpus.metricName, .double(corpus.metric(loss: v.loss)))]
+                if let st = model.routingStats { line.append(("routing", Self.routingJSON(st))) }
+                model.routingStats = nil
+                try log?.append(JSONText.object(line))
                 progress.line(String(format: "step %d  valid loss %.4f  %@ %.4f", step, v.loss, corpus.metricName, corpus.metric(loss: v.loss)))
                 if c.selectBest && v.loss < bestValid, let files {
                     bestValid = v.loss
@@ -222,7 +226,7 @@ public final class Trainer {
         if r.evalCheckpoint == "last" { r.bestStep = step }
         let windows = c.finalEvalWindows > 0 ? c.finalEvalWindows : nil
         let evalWindows = c.finalEval ? windows : c.evalBatches * c.model.batch
-        if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts) }
+        if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts, topK: c.model.topK) }
         let v = evaluate(.valid, windows: evalWindows)
         r.routing = model.routingStats
         model.routingStats = nil
@@ -236,6 +240,19 @@ public final class Trainer {
         r.peakResidentBytes = System.peakResidentBytes
         if let files { try writeFileAtomically(files.final, Self.finalJSON(r, config: c, corpus: corpus)) }
         return r
+    }
+
+    /// Per-layer routing statistics of one evaluation: tokens per expert, their coefficient of
+    /// variation and max share, dead experts, mean routing entropy and the balance loss rescaled to
+    /// 1.0 at perfect balance.
+    static func routingJSON(_ st: RoutingStats) -> JSONValue {
+        .array(st.summary.map { l in
+            .object([
+                ("tokens_per_expert", .array(l.tokensPerExpert.map { .int($0) })), ("cv", .double(l.cv)),
+                ("max_share", .double(l.maxShare)), ("dead_experts", .int(l.deadExperts)),
+                ("entropy", .double(l.entropy)), ("balance", .double(l.balance)),
+            ])
+        })
     }
 
     static func finalJSON(_ r: RunResult, config c: RunConfig, corpus: Corpus) -> String {
@@ -265,6 +282,7 @@ public final class Trainer {
                 ("layer_entropy", .array(st.meanEntropy.map { .double($0) })),
                 ("layer_balance", .array(st.meanBalance.map { .double($0) })),
                 ("layer_load", .array(st.relativeLoad.map { .array($0.map { .double(($0 * 1000).rounded() / 1000) }) })),
+                ("routing", routingJSON(st)),
             ]
         }
         return "{\n" + pairs.map { "  \(JSONText.quote($0.0)): \($0.1.jsonText)" }.joined(separator: ",\n") + "\n}\n"

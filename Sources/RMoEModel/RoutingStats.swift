@@ -5,7 +5,7 @@ import RMoECore
 /// (token, slot) pairs each expert received, the mean entropy of the full routing distribution
 /// and the mean balance loss.
 public final class RoutingStats: @unchecked Sendable {
-    public let layers: Int, experts: Int
+    public let layers: Int, experts: Int, topK: Int
     /// counts[l][e]: pairs routed to expert e in layer l.
     public private(set) var counts: [[Int]]
     public private(set) var entropySum: [Double]
@@ -13,8 +13,8 @@ public final class RoutingStats: @unchecked Sendable {
     public private(set) var tokens = 0
     public private(set) var batches = 0
 
-    public init(layers: Int, experts: Int) {
-        self.layers = layers; self.experts = experts
+    public init(layers: Int, experts: Int, topK: Int) {
+        self.layers = layers; self.experts = experts; self.topK = topK
         counts = Array(repeating: Array(repeating: 0, count: experts), count: layers)
         entropySum = Array(repeating: 0, count: layers)
         balanceSum = Array(repeating: 0, count: layers)
@@ -46,6 +46,35 @@ public final class RoutingStats: @unchecked Sendable {
     public var meanEntropy: [Double] { entropySum.map { tokens > 0 ? $0 / Double(tokens) : .nan } }
     /// Mean balance loss per layer (1/k at perfect balance).
     public var meanBalance: [Double] { balanceSum.map { batches > 0 ? $0 / Double(batches) : .nan } }
+
+    /// One layer's summary, as written with every evaluation.
+    public struct Layer: Sendable, Equatable {
+        /// (token, slot) pairs routed to each expert.
+        public var tokensPerExpert: [Int]
+        /// Coefficient of variation of `tokensPerExpert` (population std / mean; 0 = perfectly even).
+        public var cv: Double
+        /// Largest expert's share of the pairs (1/E = perfectly even, 1 = collapse).
+        public var maxShare: Double
+        /// Experts that received no token.
+        public var deadExperts: Int
+        /// Mean entropy (nats) of the full routing distribution softmax(z) per token.
+        public var entropy: Double
+        /// Mean balance loss times k: 1.0 means perfectly balanced (routers.md 1.6 (a) is 1/k there).
+        public var balance: Double
+    }
+
+    /// Per-layer summaries.
+    public var summary: [Layer] {
+        (0..<layers).map { l in
+            let c = counts[l], n = Double(experts)
+            let total = Double(c.reduce(0, +))
+            let mean = total / n
+            let variance = c.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+            return Layer(tokensPerExpert: c, cv: mean > 0 ? variance.squareRoot() / mean : 0,
+                         maxShare: total > 0 ? Double(c.max() ?? 0) / total : 0, deadExperts: c.filter { $0 == 0 }.count,
+                         entropy: meanEntropy[l], balance: meanBalance[l] * Double(topK))
+        }
+    }
 }
 
 /// Accumulated wall time of the routers' forward and backward passes.

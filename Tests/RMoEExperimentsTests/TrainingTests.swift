@@ -72,6 +72,37 @@ struct TrainingTests {
         #expect(steps.count == Set(steps).count)
     }
 
+    @Test("every evaluation line carries per-layer routing statistics that agree with its expert counts")
+    func routingStatisticsPerEvaluation() throws {
+        let c = Fixtures.tinyConfig(steps: 20)
+        let dir = Fixtures.tempDir()
+        let t = try Trainer(config: c, corpus: Fixtures.corpus(c), files: RunFiles(dir), progress: ProgressPrinter(quiet: true))
+        _ = try #require(try t.run())
+        let valid = MetricsLog.read(RunFiles(dir).metrics).filter { $0["split"] as? String == "valid" }
+        #expect(valid.map { $0["step"] as? Int } == [10, 20])
+        let E = c.model.experts, pairs = c.evalBatches * c.model.batch * c.model.seqLen * c.model.topK
+        for v in valid {
+            let layers = try #require(v["routing"] as? [[String: Any]])
+            #expect(layers.count == c.model.layers)
+            for l in layers {
+                let counts = try #require(l["tokens_per_expert"] as? [Int])
+                #expect(counts.count == E)
+                #expect(counts.reduce(0, +) == pairs)
+                let mean = Double(pairs) / Double(E)
+                let sd = (counts.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(E)).squareRoot()
+                #expect(abs((l["cv"] as? Double ?? -1) - sd / mean) < 1e-12)
+                #expect(abs((l["max_share"] as? Double ?? -1) - Double(counts.max()!) / Double(pairs)) < 1e-12)
+                #expect(l["dead_experts"] as? Int == counts.filter { $0 == 0 }.count)
+                let h = try #require(l["entropy"] as? Double), b = try #require(l["balance"] as? Double)
+                #expect(h > 0 && h <= log(Double(E)) + 1e-9)
+                #expect(b > 0.5 && b < Double(E))
+            }
+        }
+        // The same statistics of the final evaluation are in final.json.
+        let final = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: RunFiles(dir).final))) as? [String: Any])
+        #expect((final["routing"] as? [[String: Any]])?.count == c.model.layers)
+    }
+
     @Test("a checkpoint written and read back is identical")
     func checkpointRoundTrip() throws {
         let c = Fixtures.tinyConfig(steps: 3)
