@@ -87,8 +87,8 @@ struct Bench: ParsableCommand {
             abstract: "Router overhead: training-step time of each router (interleaved in one run), its ratio to smoe and its FLOP ratio.")
         @OptionGroup var common: Common
         @OptionGroup var options: ConfigOptions
-        @Option(help: "Routers, comma-separated (smoe is always measured, as the reference).")
-        var routers: String = "smoe,rmoe,rmoe-np"
+        @Option(help: "Routers, comma-separated (smoe is always measured, as the reference); default: every MoE router.")
+        var routers: String = Routers.names.filter { $0 != "dense" }.joined(separator: ",")
         @Flag(help: "Time the forward pass alone.") var inference = false
 
         func run() throws {
@@ -112,11 +112,13 @@ struct Bench: ParsableCommand {
                             ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
                             ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("flops_per_step", .double(r.flops)), ("gflops", .double(r.gflops)),
                             ("ratio_to_smoe", .double(ratio)), ("flop_ratio_to_smoe", .double(flopRatio)),
+                            ("router_share", .double(r.routerShare)), ("router_flop_share", .double(r.routerFlopShare)),
                         ]))
                     } else {
-                        print(String(format: "%@ %d thread(s): %7.1f ms median (min %.1f, max %.1f)  %@ tok/s  %.1f GFLOP/s  time x%.3f  FLOPs x%.3f of smoe",
+                        print(String(format: "%@ %d thread(s): %7.1f ms median (min %.1f, max %.1f)  %@ tok/s  %.1f GFLOP/s  time x%.3f  FLOPs x%.3f of smoe  router %.1f%% of time, %.1f%% of FLOPs",
                                      r.router.padding(toLength: 12, withPad: " ", startingAt: 0), t, r.timing.median * 1e3, r.timing.min * 1e3,
-                                     r.timing.max * 1e3, formatCount(r.tokensPerSecond), r.gflops, ratio, flopRatio))
+                                     r.timing.max * 1e3, formatCount(r.tokensPerSecond), r.gflops, ratio, flopRatio,
+                                     100 * r.routerShare, 100 * r.routerFlopShare))
                     }
                 }
             }

@@ -20,6 +20,10 @@ enum Metric {
     static let gflops = BenchmarkMetric.custom("GFLOP/s", polarity: .prefersLarger, useScalingFactor: false)
     static let gbps = BenchmarkMetric.custom("GB/s", polarity: .prefersLarger, useScalingFactor: false)
     static let tokens = BenchmarkMetric.custom("tokens/s", polarity: .prefersLarger, useScalingFactor: false)
+    static let timeRatio = BenchmarkMetric.custom("step time / smoe (permille)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let flopRatio = BenchmarkMetric.custom("FLOPs / smoe (permille)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let routerShare = BenchmarkMetric.custom("router share of time (permille)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let routerFlopShare = BenchmarkMetric.custom("router share of FLOPs (permille)", polarity: .prefersSmaller, useScalingFactor: false)
 }
 
 func buffer(_ n: Int, seed: UInt64, scale: Double = 1) -> UnsafeMutablePointer<Float> {
@@ -100,6 +104,28 @@ let benchmarks: @Sendable () -> Void = {
             let dt = System.now() - t0
             b.stopMeasurement()
             b.measurement(Metric.tokens, Int(Double(fixture.model.rows * b.scaledIterations.count) / dt))
+        }
+    }
+    routerOverheadBenchmarks()
+}
+
+// Router overhead at SMALL (E=16, k=4, f=128, p=64), as `rmoe bench router`: each router's step
+// timed interleaved with smoe's in one process; its time and FLOP ratios to smoe and its share of
+// the step's time and FLOPs, in permille.
+func routerOverheadBenchmarks() {
+    for router in Routers.names where router != "dense" && router != "smoe" {
+        Benchmark("router \(router) vs smoe SMALL",
+                  configuration: .init(metrics: [Metric.timeRatio, Metric.flopRatio, Metric.routerShare, Metric.routerFlopShare],
+                                       warmupIterations: 0, maxDuration: .seconds(60), maxIterations: 1)) { b in
+            var smoe = smallConfig()
+            smoe.router = "smoe"; smoe.ffnWidth = 0; smoe.experts = 16; smoe.topK = 4; smoe.expertWidth = 128; smoe.routerDim = 64
+            var other = smoe
+            other.router = router
+            let r = try StepBench.run(configs: [smoe, other], threads: threads, reps: 5)
+            b.measurement(Metric.timeRatio, Int((1000 * r[1].timing.median / r[0].timing.median).rounded()))
+            b.measurement(Metric.flopRatio, Int((1000 * r[1].flops / r[0].flops).rounded()))
+            b.measurement(Metric.routerShare, Int((1000 * r[1].routerShare).rounded()))
+            b.measurement(Metric.routerFlopShare, Int((1000 * r[1].routerFlopShare).rounded()))
         }
     }
 }

@@ -15,6 +15,10 @@ public enum StepBench {
         public var flops: Double
         /// Bytes of parameters + gradients + both AdamW moments, and of activations and scratch.
         public var stateBytes = 0, activationBytes = 0
+        /// The routers' part (forward and backward) of the timed steps' wall time.
+        public var routerShare = 0.0
+        /// The routers' part of the step's matmul FLOPs.
+        public var routerFlopShare = 0.0
         public var tokensPerSecond: Double { Double(tokens) / timing.median }
         public var gflops: Double { flops / timing.median / 1e9 }
     }
@@ -57,6 +61,7 @@ public enum StepBench {
         let runners = try configs.map { try Runner($0, inference: inference) }
         for r in runners { for _ in 0..<warmup { r.step() } }
         var samples = [[Double]](repeating: [], count: runners.count)
+        let routerStart = runners.map { $0.model.routerClock.seconds }
         for _ in 0..<reps {
             for (i, r) in runners.enumerated() {
                 let t0 = System.now()
@@ -66,9 +71,12 @@ public enum StepBench {
         }
         return configs.enumerated().map { i, c in
             let m = runners[i].model
+            let total = samples[i].reduce(0, +)
             return Result(router: c.router, threads: threads, timing: Timing(samples: samples[i]), tokens: c.batch * c.seqLen,
                           flops: c.forwardFlops * (inference ? 1 : 3),
-                          stateBytes: 4 * m.layout.totalCount * MemoryLayout<Float>.stride, activationBytes: m.activationBytes)
+                          stateBytes: 4 * m.layout.totalCount * MemoryLayout<Float>.stride, activationBytes: m.activationBytes,
+                          routerShare: total > 0 ? (m.routerClock.seconds - routerStart[i]) / total : 0,
+                          routerFlopShare: c.isDense ? 0 : (Routers.family(of: c.router)?.forwardFlops(c) ?? 0) / c.forwardFlops)
         }
     }
 
