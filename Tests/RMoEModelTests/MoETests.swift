@@ -142,7 +142,7 @@ struct MoETests {
         #expect(a.grads.buffer("layers.0.moe.router.proj.weight").map { $0 } != b.grads.buffer("layers.0.moe.router.proj.weight").map { $0 })
     }
 
-    @Test("1 and 2 threads give bitwise equal losses and gradients (Float, MoE, every router)", .serialized, arguments: ["smoe", "rmoe"])
+    @Test("1 and 2 threads give bitwise equal losses and gradients (Float, MoE, every router)", .serialized, arguments: routers)
     func threadIndependence(router: String) throws {
         func run(threads: Int) throws -> [UInt32] {
             Runtime.setThreads(threads)

@@ -1,0 +1,182 @@
+import Testing
+@testable import RMoECore
+@testable import RMoEModel
+
+/// Each router on its own, outside the MoE layer: three layers' routers of one family (sharing
+/// their family's state, as in a model) map random inputs x_l [T, d] to logits z_l [T, E]; the
+/// loss is sum_l <c_l, z_l> (+ <b_l, s_l> for routers whose balance scores s_l are not the logits:
+/// XMoE). Central finite differences in Double of every trainable router tensor and of every
+/// input element against the routers' backward passes (run in reverse layer order).
+@Suite("Routers and the MoE layer alone: finite-difference gradients (Double)")
+struct RouterGradientTests {
+    final class Chain {
+        let config: ModelConfig
+        let model: LanguageModel<Double>      // holds the parameter and gradient slabs
+        let pool = BufferPool()
+        let shared: AnyObject?
+        let routers: [any RouterLayer<Double>]
+        let T: Int, d: Int, E: Int, L: Int
+        let logits: [UnsafeMutablePointer<Double>]
+        var x: [Double], cz: [Double], cb: [Double]
+
+        init(_ router: String) throws {
+            let m = try MoETests.moeModel(router, layers: 3)
+            let c = m.config, buffers = pool
+            model = m; config = c
+            let family = try #require(Routers.family(of: router))
+            let sh = family.makeShared(c, buffers: buffers, scalar: Double.self)
+            shared = sh
+            let ctx = ForwardContext()
+            routers = (0..<c.layers).map { l in
+                family.make(RouterEnvironment(config: c, layer: l, params: m.params, grads: m.grads,
+                                              buffers: buffers, shared: sh, context: ctx))
+            }
+            let (t, e, layers) = (c.batch * c.seqLen, c.experts, c.layers)
+            T = t; d = c.dModel; E = e; L = layers
+            logits = (0..<layers).map { _ in buffers.make(t * e) }
+            var rng = Xoshiro256(seed: 17)
+            x = (0..<(L * T * d)).map { _ in rng.normal() }
+            cz = (0..<(L * T * E)).map { _ in rng.normal() }
+            cb = (0..<(L * T * E)).map { _ in rng.normal() }
+        }
+
+        /// sum_l <c_l, z_l> + <b_l, balance scores_l>.
+        func loss() -> Double {
+            var s = 0.0
+            x.withUnsafeBufferPointer { xb in
+                for l in 0..<L {
+                    routers[l].forward(x: xb.baseAddress! + l * T * d, logits: logits[l])
+                    for i in 0..<(T * E) { s += cz[l * T * E + i] * logits[l][i] }
+                    if let b = routers[l].balanceScores {
+                        for i in 0..<(T * E) { s += cb[l * T * E + i] * b.scores[i] }
+                    }
+                }
+            }
+            return s
+        }
+
+        /// Forward, then backward in reverse layer order; returns dL/dx.
+        func backward() -> [Double] {
+            model.grads.zero()
+            _ = loss()
+            var dx = [Double](repeating: 0, count: L * T * d)
+            let dz = UnsafeMutablePointer<Double>.allocate(capacity: T * E)
+            defer { dz.deallocate() }
+            x.withUnsafeBufferPointer { xb in
+                dx.withUnsafeMutableBufferPointer { db in
+                    for l in stride(from: L - 1, through: 0, by: -1) {
+                        for i in 0..<(T * E) { dz[i] = cz[l * T * E + i] }
+                        if let b = routers[l].balanceScores {
+                            for i in 0..<(T * E) { b.grad[i] = cb[l * T * E + i] }
+                        }
+                        routers[l].backward(x: xb.baseAddress! + l * T * d, dLogits: dz, dx: db.baseAddress! + l * T * d)
+                    }
+                }
+            }
+            return dx
+        }
+    }
+
+    /// Worst central-difference error over the elements of `v` (the floor of the relative error is
+    /// 1e-3 of the largest analytic element, as in the kernel checks).
+    static func worstError(_ v: inout [Double], analytic: [Double], h: Double = 1e-5,
+                           loss: ([Double]) -> Double) -> (error: Double, index: Int) {
+        let floor = max(1e-3 * (analytic.map { abs($0) }.max() ?? 0), 1e-12)
+        var worst = (error: 0.0, index: -1)
+        for i in 0..<v.count {
+            let saved = v[i]
+            v[i] = saved + h; let lp = loss(v)
+            v[i] = saved - h; let lm = loss(v)
+            v[i] = saved
+            let numeric = (lp - lm) / (2 * h)
+            let err = abs(analytic[i] - numeric) / max(abs(analytic[i]), abs(numeric), floor)
+            if err > worst.error || worst.index < 0 { worst = (err, i) }
+        }
+        return worst
+    }
+
+    @Test("every router tensor and the inputs, three chained layers", arguments: MoETests.routers)
+    func gradients(router: String) throws {
+        let chain = try Chain(router)
+        let dx = chain.backward()
+        // rmoe-detach's gradient treats h_{l-1} as a constant: difference with the states frozen.
+        if router == "rmoe-detach", let s = chain.shared as? RecurrentRouter.Shared<Double> {
+            let n = chain.T * chain.config.routerDim
+            let frozen = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: chain.L)
+            for l in 0..<chain.L { frozen[l] = .allocate(capacity: n); frozen[l].update(from: s.h[l], count: n) }
+            s.frozenStates = frozen
+        }
+        // Inputs.
+        var x = chain.x
+        let wx = Self.worstError(&x, analytic: dx) { v in chain.x = v; return chain.loss() }
+        chain.x = x
+        #expect(wx.error < 1e-6, "\(router) dx: \(wx)")
+        #expect(dx.contains { $0 != 0 })
+        // Every trainable router tensor (per-layer and shared); frozen ones get exactly zero.
+        var checked = 0
+        for (pos, spec) in chain.model.layout.specs.enumerated() where spec.name.contains(".moe.router.") || spec.name.hasPrefix("router_rnn.") {
+            let p = chain.model.params.pointer(at: pos), g = chain.model.grads.pointer(at: pos)
+            let analytic = Array(UnsafeBufferPointer(start: g, count: spec.count))
+            guard spec.trainable else {
+                #expect(analytic.allSatisfy { $0 == 0 }, "\(spec.name) is frozen")
+                continue
+            }
+            var v = Array(UnsafeBufferPointer(start: p, count: spec.count))
+            let w = Self.worstError(&v, analytic: analytic) { v in
+                p.update(from: v, count: v.count)
+                return chain.loss()
+            }
+            p.update(from: v, count: v.count)
+            #expect(w.error < 1e-6, "\(router) \(spec.name): \(w)")
+            checked += 1
+        }
+        // random's router is frozen: nothing to check but the zero gradients and dx above.
+        #expect((checked > 0) == (router != "random"), "\(router): \(checked) tensors checked")
+    }
+
+    /// One MoE layer alone (layer 0 of a model's slabs): loss = <c, MoE(x)> + coef * balance.
+    @Test("the MoE layer alone: x, every expert tensor and the router (finite differences)",
+          arguments: [("smoe", "swiglu"), ("smoe", "relu"), ("rmoe", "swiglu"), ("xmoe", "relu"), ("smoe-mlp", "swiglu")])
+    func moeLayer(args: (String, String)) throws {
+        let m = try MoETests.moeModel(args.0, expert: args.1, layers: 1)
+        let c = m.config, pool = BufferPool()
+        let family = try #require(Routers.family(of: c.router))
+        let layer = MoELayer<Double>(layer: 0, config: c, params: m.params, grads: m.grads, pool: pool,
+                                     shared: family.makeShared(c, buffers: pool, scalar: Double.self), context: ForwardContext(),
+                                     routerClock: Stopwatch(), scratch: MoELayer<Double>.Scratch(c, pool))
+        let T = c.batch * c.seqLen, d = c.dModel, coef = 0.3
+        var rng = Xoshiro256(seed: 23)
+        var x = (0..<(T * d)).map { _ in rng.normal() }
+        let cy = (0..<(T * d)).map { _ in rng.normal() }
+        let y = pool.make(T * d, of: Double.self)
+        func loss(_ v: [Double]) -> Double {
+            y.update(repeating: 0, count: T * d)
+            v.withUnsafeBufferPointer { layer.forward(y: y, x: $0.baseAddress!, stats: nil) }
+            var s = coef * layer.balanceLoss
+            for i in 0..<(T * d) { s += cy[i] * y[i] }
+            return s
+        }
+        m.grads.zero()
+        _ = loss(x)
+        var dx = [Double](repeating: 0, count: T * d)
+        x.withUnsafeBufferPointer { xb in
+            cy.withUnsafeBufferPointer { cb in
+                dx.withUnsafeMutableBufferPointer { layer.backward(dx: $0.baseAddress!, dy: cb.baseAddress!, x: xb.baseAddress!, balanceCoef: coef) }
+            }
+        }
+        let wx = Self.worstError(&x, analytic: dx, loss: loss)
+        #expect(wx.error < 1e-6, "\(args) dx: \(wx)")
+        var checked = 0
+        for (pos, spec) in m.layout.specs.enumerated() where spec.name.hasPrefix("layers.0.moe.") || spec.name.hasPrefix("router_rnn.") {
+            guard spec.trainable else { continue }
+            let p = m.params.pointer(at: pos)
+            let analytic = Array(UnsafeBufferPointer(start: m.grads.pointer(at: pos), count: spec.count))
+            var v = Array(UnsafeBufferPointer(start: p, count: spec.count))
+            let w = Self.worstError(&v, analytic: analytic) { v in p.update(from: v, count: v.count); return loss(x) }
+            p.update(from: v, count: v.count)
+            #expect(w.error < 1e-6, "\(args) \(spec.name): \(w)")
+            checked += 1
+        }
+        #expect(checked >= (args.1 == "relu" ? 4 : 3) + 1, "\(args): \(checked) tensors")
+    }
+}
