@@ -34,7 +34,10 @@ public enum CheckpointConfig {
             c.model.expertWidth = w1.shape[1]
             let r = "layers.0.moe.router."
             if let proj = file.info(r + "proj.weight") { c.model.routerDim = proj.shape[0] }
-            if let fc1 = file.info(r + "fc1.weight") { c.model.mlpDim = fc1.shape[0] }
+            if let fc1 = file.info(r + "fc1.weight") {
+                c.model.mlpDim = fc1.shape[0]
+                if c.model.routerBias, file.info(r + "fc1.bias") != nil { c.model.mlpOutBias = file.info(r + "fc2.bias") != nil }
+            }
             if let red = file.info(r + "reduce.weight") { c.model.xmoeDim = red.shape[0] }
             if let hyp = file.info(r + "hypernet.fc1.weight") { c.model.hyperDim = hyp.shape[0] }
             if file.info(r + "expert_emb") != nil { c.model.cosineForm = file.info(r + "temperature") != nil ? "paper" : "code" }

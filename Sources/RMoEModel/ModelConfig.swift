@@ -30,9 +30,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var alpha = 0.5
     /// RMoE-NP-r: the residual is the previous layer's `own` logits (default) or its `accumulated` logits.
     public var npResidual = "own"
+    /// RMoE-NP-r "detach-r" (routers.md 2.9): the residual enters the forward pass but no gradient
+    /// flows back through it into the previous layer's router.
+    public var npResidualDetach = false
     /// SMoE-MLP: hidden width H of the router MLP, and dropout on its hidden activations.
     public var mlpDim = 256
     public var mlpDropout = 0.0
+    /// SMoE-MLP: whether the output layer has a bias `fc2.bias` (routers.md 2.2 [A]: ModuleFormer has
+    /// none, CompeteSMoE's Linear default has one). Only with router_bias = true.
+    public var mlpOutBias = true
     /// CosineMoE / XMoE: `paper` (both sides L2-normalised, learnable temperature) or `code`
     /// (the CompeteSMoE / torchscale code: only expert embeddings normalised, no temperature).
     public var cosineForm = "paper"

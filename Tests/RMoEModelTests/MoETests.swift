@@ -10,7 +10,8 @@ struct MoETests {
                           "smoe-mlp", "cosine", "xmoe", "hyper"]
 
     static func moeModel(_ router: String, expert: String = "swiglu", bias: Bool = true, seed: UInt64 = 1,
-                         layers: Int = 2, residual: String = "own", cosineForm: String = "paper") throws -> LanguageModel<Double> {
+                         layers: Int = 2, residual: String = "own", cosineForm: String = "paper",
+                         adjust: (inout ModelConfig) -> Void = { _ in }) throws -> LanguageModel<Double> {
         var c = ModelFixtures.tiny(layers: layers, router: router)
         c.expert = expert
         c.routerBias = bias
@@ -18,6 +19,7 @@ struct MoETests {
         c.alpha = 0.7
         c.npResidual = residual
         c.mlpDim = 7; c.xmoeDim = 3; c.hyperDim = 5; c.cosineForm = cosineForm
+        adjust(&c)
         let m = try LanguageModel<Double>(config: c)
         m.initialize(seed: seed)
         // Non-trivial biases and norms, so that their gradients are checked too.

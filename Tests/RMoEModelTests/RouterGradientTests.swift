@@ -19,8 +19,8 @@ struct RouterGradientTests {
         let logits: [UnsafeMutablePointer<Double>]
         var x: [Double], cz: [Double], cb: [Double]
 
-        init(_ router: String) throws {
-            let m = try MoETests.moeModel(router, layers: 3)
+        init(_ router: String, adjust: (inout ModelConfig) -> Void = { _ in }) throws {
+            let m = try MoETests.moeModel(router, layers: 3, adjust: adjust)
             let c = m.config, buffers = pool
             model = m; config = c
             let family = try #require(Routers.family(of: router))
@@ -95,10 +95,25 @@ struct RouterGradientTests {
         return worst
     }
 
-    @Test("every router tensor and the inputs, three chained layers", arguments: MoETests.routers)
-    func gradients(router: String) throws {
-        let chain = try Chain(router)
+    @Test("every router tensor and the inputs, three chained layers", arguments: MoETests.routers + ["rmoe-np-r detach-r", "smoe-mlp no-b2"])
+    func gradients(variant: String) throws {
+        let router = String(variant.split(separator: " ")[0])
+        let chain = try Chain(router) { c in
+            c.npResidualDetach = variant.hasSuffix("detach-r")
+            if variant.hasSuffix("no-b2") { c.mlpOutBias = false }
+        }
+        if variant.hasSuffix("no-b2") {
+            let names = chain.model.layout.specs.map(\.name)
+            #expect(names.contains("layers.0.moe.router.fc1.bias") && !names.contains("layers.0.moe.router.fc2.bias"))
+        }
         let dx = chain.backward()
+        // detach-r's gradient treats the previous layer's logits in the residual as constants.
+        if variant.hasSuffix("detach-r"), let s = chain.shared as? RecurrentRouter.Shared<Double> {
+            let n = chain.T * chain.E
+            let frozen = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: chain.L)
+            for l in 0..<chain.L { frozen[l] = .allocate(capacity: n); frozen[l].update(from: s.logits[l], count: n) }
+            s.frozenLogits = frozen
+        }
         // rmoe-detach's gradient treats h_{l-1} as a constant: difference with the states frozen.
         if router == "rmoe-detach", let s = chain.shared as? RecurrentRouter.Shared<Double> {
             let n = chain.T * chain.config.routerDim

@@ -5,7 +5,8 @@ import RMoECore
 ///     U = x W1^T + b1 [T, H];  A = GELU(U) (exact erf form);  A = Dropout(A) (mlp_dropout, default off);
 ///     z = A W2^T + b2 [T, E]
 /// Backward: dW2 = G^T A, dA = G W2, dU = dA (Phi(U) + U phi(U)), dW1 = dU^T x, dx += dU W1.
-/// Weights `fc1.weight` [H, d], `fc1.bias`, `fc2.weight` [E, H], `fc2.bias` (biases off with router_bias = false).
+/// Weights `fc1.weight` [H, d], `fc1.bias`, `fc2.weight` [E, H], `fc2.bias` (biases off with router_bias = false;
+/// `fc2.bias` also off with mlp_out_bias = false).
 public enum MLPRouter: RouterFamily {
     public static let members: [(name: String, summary: String)] = [
         ("smoe-mlp", "two-layer GELU MLP router, hidden mlp_dim (SMoE-MLP; routers.md 2.2; Shen et al. 2023, ModuleFormer)"),
@@ -14,7 +15,7 @@ public enum MLPRouter: RouterFamily {
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
         let p = "layers.\(layer).moe.router."
         return RouterLinear<Float>.specs(p + "fc1", c, inDim: c.dModel, outDim: c.mlpDim, bias: c.routerBias)
-            + RouterLinear<Float>.specs(p + "fc2", c, inDim: c.mlpDim, outDim: c.experts, bias: c.routerBias)
+            + RouterLinear<Float>.specs(p + "fc2", c, inDim: c.mlpDim, outDim: c.experts, bias: c.routerBias && c.mlpOutBias)
     }
 
     public static func forwardFlops(_ c: ModelConfig) -> Double {

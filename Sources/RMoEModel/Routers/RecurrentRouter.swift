@@ -77,6 +77,9 @@ public enum RecurrentRouter: RouterFamily {
         /// Tests only: states used as h_{l-1} instead of the live ones, so that finite differences
         /// of the loss reproduce rmoe-detach's gradient (h_{l-1} treated as a constant).
         var frozenStates: UnsafeMutablePointer<UnsafeMutablePointer<S>>? = nil
+        /// Tests only: the previous layers' logits used in the rmoe-np-r residual instead of the live
+        /// ones (finite differences of detach-r's gradient).
+        var frozenLogits: UnsafeMutablePointer<UnsafeMutablePointer<S>>? = nil
 
         init(_ c: ModelConfig, _ pool: BufferPool) {
             let T = c.batch * c.seqLen, p = c.routerDim, E = c.experts, g = RecurrentRouter.gates(c)
@@ -97,7 +100,7 @@ public enum RecurrentRouter: RouterFamily {
         let proj, out: RouterLinear<S>
         let wih, dwih, whh, dwhh, bih, dbih, bhh, dbhh: UnsafeMutablePointer<S>
         let l, L, T, p, E, gates: Int
-        let rnn, passState, passGradient, residual, accumulated: Bool
+        let rnn, passState, passGradient, residual, accumulated, detachResidual: Bool
         let alpha: S
         let xp, r, u, n, q: UnsafeMutablePointer<S>   // saved [T, p]
 
@@ -108,6 +111,7 @@ public enum RecurrentRouter: RouterFamily {
             gates = RecurrentRouter.gates(c); rnn = RecurrentRouter.isRNN(c)
             passState = RecurrentRouter.passesState(c); passGradient = RecurrentRouter.passesGradient(c)
             residual = RecurrentRouter.logitResidual(c); accumulated = c.npResidual == "accumulated"
+            detachResidual = c.npResidualDetach
             alpha = S(c.alpha)
             proj = RouterLinear(env, "proj", inDim: c.dModel, outDim: p)
             out = RouterLinear(env, "out", inDim: p, outDim: E)
@@ -140,7 +144,7 @@ public enum RecurrentRouter: RouterFamily {
             out.forward(z, s.h[l], T)                                                // z = G h + g
             if residual {
                 if !accumulated { s.logits[l].update(from: z, count: T * E) }
-                if l > 0 { S.axpy(z, s.logits[l - 1], T * E, alpha) }
+                if l > 0 { S.axpy(z, s.frozenLogits?[l - 1] ?? s.logits[l - 1], T * E, alpha) }
                 if accumulated { s.logits[l].update(from: z, count: T * E) }
             }
         }
@@ -151,7 +155,7 @@ public enum RecurrentRouter: RouterFamily {
             if residual {
                 // d zhat_l = dz_l + alpha * (gradient handed down by layer l+1).
                 s.dzhat.update(from: dz, count: T * E)
-                if l < L - 1 { S.axpy(s.dzhat, s.dzNext, T * E, alpha) }
+                if l < L - 1 && !detachResidual { S.axpy(s.dzhat, s.dzNext, T * E, alpha) }   // detach-r: none
                 s.dzNext.update(from: accumulated ? s.dzhat : dz, count: T * E)
                 dOwn = UnsafePointer(s.dzhat)
             }
