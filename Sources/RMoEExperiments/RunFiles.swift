@@ -24,6 +24,16 @@ public struct RunFiles: Sendable {
     }
 }
 
+/// Removes the temporary files (`<name>.tmp-<pid>`) that a killed writer left in `dir`: those
+/// whose process is gone. Files of live processes (another shard of the same sweep) stay.
+public func removeStaleTemporaries(in dir: String) {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+    for name in names {
+        guard let r = name.range(of: ".tmp-", options: .backwards), let pid = Int32(name[r.upperBound...]) else { continue }
+        if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink(dir + "/" + name) }
+    }
+}
+
 /// Writes a whole file atomically: to a temporary file beside it, then rename(2).
 public func writeFileAtomically(_ path: String, _ text: String) throws {
     let tmp = path + ".tmp-\(getpid())"

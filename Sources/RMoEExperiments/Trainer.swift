@@ -55,6 +55,7 @@ public final class Trainer {
         self.corpus = corpus
         self.files = files
         self.progress = progress
+        if let files { removeStaleTemporaries(in: files.dir) }
         Runtime.setThreads(c.resolvedThreads)
         model = try LanguageModel<Float>(config: c.model)
         model.initialize(seed: UInt64(c.seed))

@@ -74,6 +74,22 @@ struct SweepTests {
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
+    @Test("temporary files of killed writers are removed; those of live processes stay")
+    func staleTemporaries() throws {
+        let dir = Fixtures.tempDir()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run()
+        p.waitUntilExit()
+        let dead = p.processIdentifier, me = getpid()
+        for name in ["model.safetensors.tmp-\(dead)", "final.json.tmp-\(me)", "table.md.tmp-1", "notes.tmp-x"] {
+            FileManager.default.createFile(atPath: dir + "/" + name, contents: Data("x".utf8))
+        }
+        removeStaleTemporaries(in: dir)
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        #expect(left == ["final.json.tmp-\(me)", "notes.tmp-x", "table.md.tmp-1"])
+    }
+
     @Test("two shards share a folder; the report covers every run; --report rebuilds it")
     func shardsAndReport() throws {
         let dir = Fixtures.tempDir()

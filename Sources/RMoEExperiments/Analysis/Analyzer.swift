@@ -43,6 +43,7 @@ public struct RoutingAnalysis: Sendable {
             ("mi", mat(mi)), ("mi_mean_offdiag", .double(miMeanOffDiagonal)),
             ("top1_mi", mat(top1MI)), ("top1_mi_mean_offdiag", .double(RoutingMetrics.meanOffDiagonal(top1MI))),
             ("expert_similarity", arr(similarity)), ("expert_similarity_mean", .double(similarityMean)),
+            ("expert_similarity_pairwise_offdiag", mat(pairwise)),
             ("expert_similarity_random_init", arr(similarityRandomInit)),
             ("expert_similarity_random_init_mean", .double(similarityRandomInit.reduce(0, +) / Double(max(similarityRandomInit.count, 1)))),
             ("entropy_mean", arr(entropy.map { $0.reduce(0, +) / Double(max($0.count, 1)) })),
@@ -76,11 +77,14 @@ public enum Analyzer {
             model.forward(training: false)
             for t in 0..<(B * S) where model.targets[t] >= 0 && taken < wanted {
                 for (l, layer) in layers.enumerated() {
-                    // Full routing distribution softmax(z_t) (routers.md 4.1).
+                    // Full routing distribution (routers.md 4.1 and 1.3): softmax(z_t), or for XMoE the
+                    // softmax of its raw cosine scores at the balance temperature 0.3.
+                    let (src, scale): (UnsafeMutablePointer<Float>, Double) =
+                        layer.router.balanceScores.map { ($0.scores, Double($0.invTau)) } ?? (layer.logits, 1)
                     var mx = -Double.infinity
-                    for e in 0..<E { mx = max(mx, Double(layer.logits[t * E + e])) }
+                    for e in 0..<E { mx = max(mx, scale * Double(src[t * E + e])) }
                     var z = 0.0
-                    for e in 0..<E { p[e] = exp(Double(layer.logits[t * E + e]) - mx); z += p[e] }
+                    for e in 0..<E { p[e] = exp(scale * Double(src[t * E + e]) - mx); z += p[e] }
                     for e in 0..<E { p[e] /= z }
                     bins[l].append(p.map(RoutingMetrics.bin))
                     let order = (0..<E).sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }

@@ -119,7 +119,7 @@ public enum SweepReport {
         for e in entries where !groups.contains(e.group) { groups.append(e.group) }
         let synthetic = first.final["test_gap_loss"] != nil
         struct Row { var group: String; var point: String; var label: String; var valid, test, gap: (mean: Double, std: Double); var n: Int
-                     var params, routerParams, memMB, secPer1k, share: Double; var mi, sim: (mean: Double, std: Double) }
+                     var params, routerParams, memMB, peakMB, secPer1k, share: Double; var mi, sim: (mean: Double, std: Double) }
         let rows: [Row] = groups.map { g in
             let es = entries.filter { $0.group == g }
             let f = es[0]
@@ -128,6 +128,7 @@ public enum SweepReport {
                        gap: meanStd(es.map { $0.num("test_gap_loss") }), n: es.count,
                        params: f.num("trainable_params") + f.num("frozen_params"), routerParams: f.num("router_params"),
                        memMB: meanStd(es.map { $0.num("model_memory_bytes") / 1e6 }).mean,
+                       peakMB: meanStd(es.map { $0.num("peak_rss_bytes") / 1e6 }).mean,
                        secPer1k: meanStd(es.map { $0.num("seconds_per_1k_steps") }).mean,
                        share: meanStd(es.map { $0.num("router_share") }).mean,
                        mi: meanStd(es.map { $0.analysisNum("mi_mean_offdiag") }), sim: meanStd(es.map { $0.analysisNum("expert_similarity_mean") }))
@@ -155,10 +156,10 @@ public enum SweepReport {
         t += "the best mean of each column in bold. The last column is the paper's \(words ? "WikiText-103 test PPL" : "enwik8 test BPC") "
         t += "for the router and its rank among the routers shown (Table 1; ablations from Tables 5-6), for the ordering only: "
         t += "the paper's models are far larger. Memory: parameters, gradients, AdamW moments and activations of the run "
-        t += "(process peak RSS is in summary.csv); router share: the routers' part of the training wall time.\n\n"
+        t += "(in brackets the process's peak resident memory, which also holds the corpus and the evaluation); router share: the routers' part of the training wall time.\n\n"
         let analysed = entries.contains { $0.analysis != nil }
         let gapHeader = (synthetic ? " test gap to floor (nats) |" : "") + (analysed ? " cross-layer MI | expert similarity |" : "")
-        t += "| router | seeds | valid \(metric) | test \(metric) |\(gapHeader) params M (router M) | memory MB | s / 1k steps | router share | paper (rank) |\n"
+        t += "| router | seeds | valid \(metric) | test \(metric) |\(gapHeader) params M (router M) | memory MB (peak RSS) | s / 1k steps | router share | paper (rank) |\n"
         t += "|---|---|---|---|" + (synthetic ? "---|" : "") + (analysed ? "---|---|" : "") + "---|---|---|---|---|\n"
         for r in rows {
             t += "| \(r.group) | \(r.n) | \(cell(r.valid, best: bestValid[r.point])) | \(cell(r.test, best: bestTest[r.point])) | "
@@ -169,7 +170,8 @@ public enum SweepReport {
                 }
                 t += three(r.mi) + " | " + three(r.sim) + " | "
             }
-            t += String(format: "%.3f (%.3f) | %.0f | %.1f | %.1f%% | ", r.params / 1e6, r.routerParams / 1e6, r.memMB, r.secPer1k, 100 * r.share)
+            t += String(format: "%.3f (%.3f) | %.0f (%.0f) | %.1f | %.1f%% | ", r.params / 1e6, r.routerParams / 1e6, r.memMB, r.peakMB,
+                        r.secPer1k, 100 * r.share)
             t += rank(r.label) + " |\n"
         }
         // Our ordering next to the paper's.

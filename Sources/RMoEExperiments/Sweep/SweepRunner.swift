@@ -78,6 +78,7 @@ public final class SweepRunner {
     /// runs trained in this session.
     @discardableResult
     public func run() throws -> Int {
+        for d in [out, out + "/plots"] { removeStaleTemporaries(in: d) }
         try writeSweepFile()
         let mine = runs.enumerated().filter { shard?.contains($0.offset) ?? true }.map(\.element)
         for r in mine {
@@ -99,14 +100,17 @@ public final class SweepRunner {
             let files = runFiles(r)
             let remainingSteps = todo[k...].reduce(0) { $0 + $1.config.steps }
             let eta = secondsPerStep.map { " sweep ETA " + formatDuration($0 * Double(remainingSteps)) } ?? ""
-            progress.prefix = "[\(k + 1)/\(todo.count) \(r.id)\(eta)] "
+            // Run i of the whole grid's n (and, when some were already done, k of this session's).
+            let i = (runs.firstIndex { $0.id == r.id } ?? k) + 1
+            let session = todo.count < runs.count ? " (\(k + 1) of \(todo.count) left)" : ""
+            progress.prefix = "[run \(i)/\(runs.count)\(session) \(r.id)\(eta)] "
             let trainer = try Trainer(config: r.config, corpus: try corpus(for: r.config), files: files, progress: progress)
             var start = r.config.steps
             if !isComplete(r) {
                 start = try trainer.resume()
                 let result = try trainer.run()!
                 progress.prefix = ""
-                progress.line(String(format: "[%d/%d] %@ done: valid %@ %.4f, test %.4f", k + 1, todo.count, r.id, result.metricName,
+                progress.line(String(format: "[run %d/%d] %@ done: valid %@ %.4f, test %.4f", i, runs.count, r.id, result.metricName,
                                      result.validMetric, result.testMetric))
             } else {
                 // Complete but not analysed: load the weights its final evaluation used.
