@@ -3,9 +3,31 @@ import Testing
 @testable import RMoECore
 @testable import RMoEData
 @testable import RMoEExperiments
+@testable import RMoEModel
 
 @Suite("Routing analyses (routers.md section 4)")
 struct AnalysisTests {
+    @Test("HyperRouter's router-weight statistic is the W its hypernetwork generates in the forward pass")
+    func hyperGeneratedWeight() throws {
+        var c = ModelConfig()
+        c.router = "hyper"; c.dModel = 16; c.layers = 2; c.heads = 2; c.experts = 4; c.topK = 2; c.expertWidth = 8
+        c.hyperDim = 6; c.seqLen = 8; c.batch = 2; c.vocab = 20
+        let m = try LanguageModel<Float>(config: c)
+        m.initialize(seed: 3)
+        for i in 0..<m.rows { m.tokens[i] = Int32(i % 20); m.targets[i] = Int32((i + 1) % 20) }
+        m.forward(training: false)
+        for (l, layer) in m.moeLayers.enumerated() {
+            let h = try #require(layer.router as? HyperRouter.Layer<Float>)
+            let w = Analyzer.hyperWeight(m, layer: l)
+            #expect(w.count == c.experts * c.dModel)
+            for e in 0..<c.experts {
+                for j in 0..<c.dModel {
+                    #expect(abs(w[e * c.dModel + j] - Double(h.o[e * (c.dModel + 1) + j])) < 1e-5)
+                }
+            }
+        }
+    }
+
     @Test("binning: numpy digitize(p, linspace(0, 1, 100)), including exactly 1.0")
     func binning() {
         #expect(RoutingMetrics.bin(0) == 1)
