@@ -28,13 +28,18 @@ public struct RoutingAnalysis: Sendable {
     public var miMeanOffDiagonal: Double { RoutingMetrics.meanOffDiagonal(mi) }
     public var similarityMean: Double { similarity.reduce(0, +) / Double(max(similarity.count, 1)) }
 
+    /// Bins of the per-layer entropy histograms (figure and JSON).
+    static let entropyBins = 30
+
     public var json: String {
         func arr(_ xs: [Double]) -> JSONValue { .array(xs.map { .double($0) }) }
         func mat(_ m: [[Double]]) -> JSONValue { .array(m.map(arr)) }
+        // The histogram of entropy_<label>.svg: per layer, counts in bins equal-width bins over [0, ln E].
+        let bins = Self.entropyBins
         let hist = entropy.map { h -> JSONValue in
-            let edges = (0...20).map { Double($0) * log(Double(experts)) / 20 }
-            var counts = [Int](repeating: 0, count: 20)
-            for v in h { counts[min(19, max(0, Int(v / edges[20] * 20)))] += 1 }
+            let top = log(Double(experts))
+            var counts = [Int](repeating: 0, count: bins)
+            for v in h where v.isFinite { counts[min(bins - 1, max(0, Int(v / top * Double(bins))))] += 1 }
             return .array(counts.map { .int($0) })
         }
         let pairs: [(String, JSONValue)] = [
@@ -47,7 +52,7 @@ public struct RoutingAnalysis: Sendable {
             ("expert_similarity_random_init", arr(similarityRandomInit)),
             ("expert_similarity_random_init_mean", .double(similarityRandomInit.reduce(0, +) / Double(max(similarityRandomInit.count, 1)))),
             ("entropy_mean", arr(entropy.map { $0.reduce(0, +) / Double(max($0.count, 1)) })),
-            ("entropy_histogram_0_to_lnE_20_bins", .array(hist)),
+            ("entropy_histogram_bins", .int(bins)), ("entropy_histogram_0_to_lnE", .array(hist)),
             ("inner_balance_median", arr(innerBalance)), ("outer_balance_median", arr(outerBalance)),
             ("selection_frequency", mat(selection)),
             ("router_weight", .string(routerWeight)), ("router_weight_norm", arr(routerWeightNorm)), ("router_weight_std", arr(routerWeightStd)),
@@ -199,7 +204,7 @@ public enum Analyzer {
                                         groups: (0..<a.layers).map { "L\($0)" }, values: a.pairwise)))
             out.append(("entropy_\(a.label).svg",
                         SVGPlot.histogram(title: "\(a.label): routing entropy per token", xLabel: "entropy (nats)",
-                                          series: a.entropy.enumerated().map { ("L\($0.offset)", $0.element) }, bins: 30,
+                                          series: a.entropy.enumerated().map { ("L\($0.offset)", $0.element) }, bins: RoutingAnalysis.entropyBins,
                                           range: 0...log(Double(a.experts)))))
         }
         return out
