@@ -175,9 +175,17 @@ public enum SweepReport {
             t += rank(r.label) + " |\n"
         }
         // Our ordering next to the paper's.
-        let ours = rows.filter { paper[$0.label] != nil && $0.test.mean.isFinite }.sorted { $0.test.mean < $1.test.mean }.map(\.group)
-        if !ours.isEmpty {
-            t += "\nOrdering by test \(metric) here: \(ours.joined(separator: " < "))  \n"
+        // (One ordering per grid point: routers are compared at equal settings.)
+        var points: [String] = []
+        for r in rows where !points.contains(r.point) { points.append(r.point) }
+        var orderings: [String] = []
+        for pt in points {
+            let ours = rows.filter { $0.point == pt && paper[$0.label] != nil && $0.test.mean.isFinite }
+                .sorted { $0.test.mean < $1.test.mean }.map(\.label)
+            if !ours.isEmpty { orderings.append("Ordering by test \(metric) here\(pt.isEmpty ? "" : " (\(pt))"): \(ours.joined(separator: " < "))  \n") }
+        }
+        if !orderings.isEmpty {
+            t += "\n" + orderings.joined()
             t += "Paper's ordering: \(shownPaper.map(\.0).joined(separator: " < "))\n"
         }
         if !pending.isEmpty { t += "\n\(pending.count) run(s) not complete yet: \(pending.joined(separator: ", "))\n" }
