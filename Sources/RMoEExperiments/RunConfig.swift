@@ -389,3 +389,44 @@ public enum JSONText {
         "{" + pairs.map { "\(quote($0.0)): \($0.1.jsonText)" }.joined(separator: ", ") + "}"
     }
 }
+
+/// `Codable` through the field table: the keys are the config field names (as in `config.json`),
+/// and decoding is as strict as a config file (an unknown key or a bad value is an error naming it).
+extension RunConfig: Codable {
+    struct FieldKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: FieldKey.self)
+        for f in Self.fields {
+            let key = FieldKey(stringValue: f.name)
+            switch f.read(self) {
+            case .int(let i): try c.encode(i, forKey: key)
+            case .double(let d): try c.encode(d, forKey: key)
+            case .bool(let b): try c.encode(b, forKey: key)
+            case .string(let s): try c.encode(s, forKey: key)
+            case .array, .object: break   // never config values
+            }
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: FieldKey.self)
+        let origin = "decoded config"
+        for key in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+            guard let f = Self.field(named: key.stringValue) else { throw Self.unknownKey(key.stringValue, origin: origin) }
+            let value: JSONValue
+            if let b = try? c.decode(Bool.self, forKey: key) { value = .bool(b) }
+            else if let i = try? c.decode(Int.self, forKey: key) { value = .int(i) }
+            else if let d = try? c.decode(Double.self, forKey: key) { value = .double(d) }
+            else if let s = try? c.decode(String.self, forKey: key) { value = .string(s) }
+            else { throw RMoEError("\(origin): \(key.stringValue) has a value of an unsupported kind; give a number, a string or true/false") }
+            try f.write(&self, value, origin)
+        }
+    }
+}

@@ -5,6 +5,21 @@ import Testing
 
 @Suite("Config: precedence, strict keys and values")
 struct ConfigTests {
+    @Test("Codable: JSONEncoder/JSONDecoder round-trip every field; decoding is strict")
+    func codable() throws {
+        var c = RunConfig()
+        try c.apply(assignment: "router=rmoe"); try c.apply(assignment: "lr=0.0025"); try c.apply(assignment: "layers=6")
+        try c.apply(assignment: "router_bias=false"); try c.apply(assignment: "corpus=synthetic")
+        let data = try JSONEncoder().encode(c)
+        let back = try JSONDecoder().decode(RunConfig.self, from: data)
+        #expect(back == c)
+        let keys = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any]).keys.sorted()
+        #expect(keys == RunConfig.fields.map(\.name).sorted())
+        #expect(throws: RMoEError.self) { try JSONDecoder().decode(RunConfig.self, from: Data(#"{"layerz": 4}"#.utf8)) }
+        #expect(throws: RMoEError.self) { try JSONDecoder().decode(RunConfig.self, from: Data(#"{"lr": "fast"}"#.utf8)) }
+        #expect(throws: RMoEError.self) { try JSONDecoder().decode(RunConfig.self, from: Data(#"{"router": "nope"}"#.utf8)) }
+    }
+
     @Test("defaults < file < command line")
     func precedence() throws {
         let dir = Fixtures.tempDir()
