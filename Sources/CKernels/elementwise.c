@@ -32,7 +32,8 @@ void FN(rk_bias_rows)(T *y, const T *b, int N, int D) {
 }
 
 double FN(rk_dot)(const T *x, const T *y, long n) {
-    /* Fixed chunks summed in order, as rk_sumsq. */
+    /* At most 64 chunks whose bounds depend on n only; 8 running sums per chunk (vectorisable);
+     * chunks added in order, so the result does not depend on the thread count. */
     enum { MAXC = 64, LANES = 8 };
     double part[MAXC];
     long chunk = (n + MAXC - 1) / MAXC;
@@ -66,28 +67,7 @@ void FN(rk_colsum_acc)(T *out, const T *x, int N, int D) {
     });
 }
 
-double FN(rk_sumsq)(const T *x, long n) {
-    /* At most 64 chunks whose bounds depend on n only; 8 running sums per chunk (vectorisable);
-     * chunks added in order. */
-    enum { MAXC = 64, LANES = 8 };
-    double part[MAXC];
-    long chunk = (n + MAXC - 1) / MAXC;
-    if (chunk < 4096) chunk = 4096;
-    int nc = (int)((n + chunk - 1) / chunk);
-    RK_FOR(n >= 4 * RK_PAR_MIN, int, c, nc, {
-        long i0 = c * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
-        double acc[LANES] = {0};
-        long i = i0;
-        for (; i + LANES <= i1; i += LANES)
-            for (int l = 0; l < LANES; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
-        double s = 0;
-        for (; i < i1; i++) s += (double)x[i] * (double)x[i];
-        for (int l = 0; l < LANES; l++) s += acc[l];
-        part[c] = s;
-    });
-    double total = 0;
-    for (int c = 0; c < nc; c++) total += part[c];
-    return total;
-}
+/* Sum of squares: the dot product of x with itself (same chunks, same order). */
+double FN(rk_sumsq)(const T *x, long n) { return FN(rk_dot)(x, x, n); }
 
 #endif

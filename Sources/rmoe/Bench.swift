@@ -14,6 +14,16 @@ struct Bench: ParsableCommand {
         @Flag(help: "Print one JSON object per result instead of a table.") var json = false
         @Option(help: "Timed repetitions per measurement.") var reps: Int = 10
 
+        /// The base model config once per value, with `set` applied, each validated.
+        static func variants<V>(of base: ModelConfig, _ values: [V], _ set: (inout ModelConfig, V) -> Void) throws -> [ModelConfig] {
+            try values.map { v in
+                var c = base
+                set(&c, v)
+                try c.validate()
+                return c
+            }
+        }
+
         var threadList: [Int] {
             get throws {
                 let l = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -95,12 +105,7 @@ struct Bench: ParsableCommand {
             let base = try options.resolve()
             var names = routers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             if !names.contains("smoe") { names.insert("smoe", at: 0) }
-            let configs = try names.map { n -> ModelConfig in
-                var c = base.model
-                c.router = n
-                try c.validate()
-                return c
-            }
+            let configs = try Common.variants(of: base.model, names) { $0.router = $1 }
             for t in try common.threadList {
                 let results = try StepBench.run(configs: configs, threads: t, reps: common.reps, inference: inference)
                 let ref = results.first { $0.router == "smoe" }!

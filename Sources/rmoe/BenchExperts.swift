@@ -21,12 +21,7 @@ extension Bench {
             let counts = experts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !counts.isEmpty, counts.count == experts.split(separator: ",").count, counts.allSatisfy({ $0 >= base.model.topK })
             else { throw RMoEError("--experts '\(experts)' must be a comma-separated list of integers >= top_k (\(base.model.topK)); write e.g. --experts 8,64") }
-            let configs = try counts.map { e -> ModelConfig in
-                var c = base.model
-                c.experts = e
-                try c.validate()
-                return c
-            }
+            let configs = try Common.variants(of: base.model, counts) { $0.experts = $1 }
             for t in try common.threadList {
                 let results = try StepBench.run(configs: configs, threads: t, reps: common.reps, inference: inference)
                 let ref = results[0]

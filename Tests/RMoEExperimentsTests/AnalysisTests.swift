@@ -16,9 +16,15 @@ struct AnalysisTests {
         m.initialize(seed: 3)
         for i in 0..<m.rows { m.tokens[i] = Int32(i % 20); m.targets[i] = Int32((i + 1) % 20) }
         m.forward(training: false)
+        let (name, norms, _) = Analyzer.routerWeights(m)
+        #expect(name == "generated W")
         for (l, layer) in m.moeLayers.enumerated() {
             let h = try #require(layer.router as? HyperRouter.Layer<Float>)
-            let w = Analyzer.hyperWeight(m, layer: l)
+            let w = try #require(layer.router.generatedWeight)
+            // The statistic is the Frobenius norm of W = A2 ReLU(A1 e + c1) + c2 without its bias column.
+            var sq = 0.0
+            for e in 0..<c.experts { for j in 0..<c.dModel { sq += Double(h.o[e * (c.dModel + 1) + j]) * Double(h.o[e * (c.dModel + 1) + j]) } }
+            #expect(abs(norms[l] - sq.squareRoot()) < 1e-9 * max(1, sq.squareRoot()))
             #expect(w.count == c.experts * c.dModel)
             for e in 0..<c.experts {
                 for j in 0..<c.dModel {

@@ -142,27 +142,9 @@ public enum Analyzer {
         return (sims, pairs)
     }
 
-    /// HyperRouter's generated router matrix W [E, d] of one layer (the bias column dropped):
-    /// [W | b] = reshape(A2 ReLU(A1 e + c1) + c2, [E, d+1]) (routers.md 2.6), in Double.
-    static func hyperWeight(_ m: LanguageModel<Float>, layer l: Int) -> [Double] {
-        let p = "layers.\(l).moe.router.", d = m.config.dModel, E = m.config.experts, H = m.config.hyperDim
-        let e = m.params.buffer(p + "embedding"), a1 = m.params.buffer(p + "hypernet.fc1.weight"), c1 = m.params.buffer(p + "hypernet.fc1.bias")
-        let a2 = m.params.buffer(p + "hypernet.fc2.weight"), c2 = m.params.buffer(p + "hypernet.fc2.bias")
-        let v = (0..<H).map { h in max(0, (0..<d).reduce(Double(c1[h])) { $0 + Double(a1[h * d + $1]) * Double(e[$1]) }) }
-        var w: [Double] = []
-        w.reserveCapacity(E * d)
-        for ex in 0..<E {
-            for j in 0..<d {
-                let row = ex * (d + 1) + j
-                w.append((0..<H).reduce(Double(c2[row])) { $0 + Double(a2[row * H + $1]) * v[$1] })
-            }
-        }
-        return w
-    }
-
     /// Frobenius norm and std of each layer's router matrix (routers.md 4.3): the output map of RMoE,
     /// W of SMoE, the last layer of the MLP router, the expert embeddings of the cosine routers, the
-    /// generated W of HyperRouter.
+    /// generated W of HyperRouter (as of the last forward pass).
     static func routerWeights(_ m: LanguageModel<Float>) -> (String, [Double], [Double]) {
         let name: String
         switch m.config.router {
@@ -174,8 +156,8 @@ public enum Analyzer {
         }
         var norms: [Double] = [], stds: [Double] = []
         for l in 0..<m.config.layers {
-            let xs = m.config.router == "hyper" ? hyperWeight(m, layer: l)
-                : m.params.buffer("layers.\(l).moe.router." + name).map(Double.init)
+            let xs = m.moeLayers[l].router.generatedWeight
+                ?? m.params.buffer("layers.\(l).moe.router." + name).map(Double.init)
             let mean = xs.reduce(0, +) / Double(xs.count)
             norms.append(xs.reduce(0) { $0 + $1 * $1 }.squareRoot())
             stds.append((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(xs.count - 1, 1))).squareRoot())

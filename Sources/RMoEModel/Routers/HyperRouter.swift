@@ -59,6 +59,11 @@ public enum HyperRouter: RouterFamily {
             S.gemm(false, true, T, E, d, 1, x, d, o, d + 1, 1, z, E)
         }
 
+        /// W = o[:, :d] of the last forward pass.
+        var generatedWeight: [Double]? {
+            (0..<E).flatMap { e in (0..<d).map { Double(o[e * (d + 1) + $0]) } }
+        }
+
         func backward(x: UnsafePointer<S>, dLogits g: UnsafeMutablePointer<S>, dx: UnsafeMutablePointer<S>) {
             let n = E * (d + 1)
             // do = [dW | db]: dW = G^T x into the first d columns of each row, db = colsum G.

@@ -14,6 +14,13 @@ public protocol RouterLayer<Scalar>: AnyObject {
     /// Scores the balance loss and the analyses take the softmax of, when they are not the logits
     /// (XMoE: the raw cosine at its own temperature). nil: softmax(z).
     var balanceScores: BalanceScores<Scalar>? { get }
+    /// A router matrix [E, d] that is computed rather than stored (HyperRouter's generated W), as
+    /// of the last forward pass, for the router-weight statistics; nil when it is a parameter.
+    var generatedWeight: [Double]? { get }
+}
+
+extension RouterLayer {
+    public var generatedWeight: [Double]? { nil }
 }
 
 /// Scores [T, E] whose softmax at temperature 1 / invTau feeds the balance loss, and the buffer
