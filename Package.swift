@@ -38,15 +38,19 @@ let package = Package(
             ]
         ),
         .target(name: "RMoECore", dependencies: ["CKernels", "COpenBLAS"]),
+        // The version and git commit the binary was built from (provenance of every run file).
+        .target(name: "RMoEBuildInfo", plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "RMoEData", dependencies: ["RMoECore"]),
         .target(name: "RMoEModel", dependencies: ["RMoECore"]),
         .target(
             name: "RMoEExperiments",
-            dependencies: ["RMoECore", "RMoEModel", "RMoEData"],
+            dependencies: ["RMoECore", "RMoEModel", "RMoEData", "RMoEBuildInfo"],
             resources: [
                 .embedInCode("Presets/smoke.json"), .embedInCode("Presets/main.json"),
                 .embedInCode("Presets/ablation-bytes.json"), .embedInCode("Presets/ablation-words.json"),
                 .embedInCode("Presets/depth.json"), .embedInCode("Presets/recurrence.json"),
+                .embedInCode("Presets/scale.json"), .embedInCode("Presets/scale-causes.json"),
             ],
             // The Swift SIMD kernels of `rmoe bench kernels` get the same CPU target as the C
             // kernels (-march=native), so the comparison of the two runtimes is fair.

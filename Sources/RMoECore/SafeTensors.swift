@@ -336,33 +336,11 @@ public struct SafeTensorsWriter: Sendable {
         try header(for: nil) + data
     }
 
-    /// Writes the file atomically: to `<path>.tmp-<pid>` in the same directory, fsync, then rename(2)
-    /// over `path`, so a reader sees the old file or the whole new one. The temporary file is removed on
-    /// any failure. Throws if a tensor was added wrongly or the directory is missing or not writable.
+    /// Writes the file atomically (`AtomicFile`): a reader sees the old file or the whole new one.
+    /// Throws if a tensor was added wrongly or the folder is missing, not writable or full.
     public func write(to path: String) throws {
         let head = try header(for: path)
-        let tmp = "\(path).tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw RMoEError(oneLine("cannot write safetensors file \(path): creating \(tmp) failed (\(errnoText())); "
-                + "check that the directory exists and is writable"))
-        }
-        var failure: String?
-        if !writeAll(fd, head) || !writeAll(fd, data) {
-            failure = "writing \(tmp) failed (\(errnoText()))"
-        } else if fsync(fd) != 0 {
-            failure = "fsync of \(tmp) failed (\(errnoText()))"
-        }
-        if close(fd) != 0 && failure == nil { failure = "closing \(tmp) failed (\(errnoText()))" }
-        if failure == nil && rename(tmp, path) != 0 { failure = "renaming \(tmp) to \(path) failed (\(errnoText()))" }
-        if let failure {
-            unlink(tmp)
-            throw RMoEError(oneLine("cannot write safetensors file \(path): \(failure); check free disk space and permissions"))
-        }
-        // Make the rename itself durable; best effort (not every file system allows fsync on a directory).
-        let dir = (path as NSString).deletingLastPathComponent
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); _ = close(dfd) }
+        try head.withUnsafeBytes { h in try data.withUnsafeBytes { d in try AtomicFile.write(path, parts: [h, d], what: "safetensors file") } }
     }
 
     // MARK: - Private
@@ -458,17 +436,6 @@ private func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
 
 private func errnoText() -> String { String(cString: strerror(errno)) }
 
-private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-    bytes.withUnsafeBytes { buf in
-        var done = 0
-        while done < buf.count {
-            let r = write(fd, buf.baseAddress! + done, buf.count - done)
-            if r < 0 { if errno == EINTR { continue }; return false }
-            done += r
-        }
-        return true
-    }
-}
 
 private func readWholeFile(_ path: String) throws -> [UInt8] {
     func fail(_ cause: String, _ fix: String) -> RMoEError { RMoEError(oneLine("safetensors file \(path) \(cause); \(fix)")) }

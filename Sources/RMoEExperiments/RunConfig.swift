@@ -24,11 +24,19 @@ public struct RunConfig: Sendable, Equatable {
     public var adamEps = 1e-8
     public var weightDecay = 0.0
     public var gradClip = 1.0
+    /// Learning-rate multiplier of the router parameters (every `layers.*.moe.router.*` tensor and
+    /// the shared `router_rnn.*`): they train at `router_lr_scale` times the scheduled rate.
+    public var routerLRScale = 1.0
+    /// Horizon of the cosine schedule in steps (0 = `steps`). Extending a finished cosine run with a
+    /// larger `--steps` keeps its original horizon here, so the learning rate stays at `lr_min`.
+    public var scheduleSteps = 0
     // Logging, evaluation and checkpoints.
     public var logEvery = 10
     public var evalEvery = 200
     public var evalBatches = 16
     public var checkpointEvery = 200
+    /// Steps whose weights are kept as `model-step<N>.safetensors` (analyses over training).
+    public var keepSteps = StepList()
     /// Evaluate the whole valid and test splits at the end.
     public var finalEval = true
     /// Cap on windows per split in the final evaluation (0 = the whole split).
@@ -140,6 +148,7 @@ extension RunConfig {
         field("np_residual_detach", \.model.npResidualDetach, "rmoe-np-r: detach-r, no gradient through the residual into the previous layer's router"),
         field("mlp_dim", \.model.mlpDim, "smoe-mlp: hidden width H of the router MLP", check: positive),
         field("mlp_out_bias", \.model.mlpOutBias, "smoe-mlp: the output layer has a bias fc2.bias (with router_bias = true)"),
+        field("dropout", \.model.dropout, "residual dropout on every attention and FFN/MoE output (training only; GPT-2's resid_pdrop)") { v in v >= 0 && v < 1 ? nil : "must be in [0, 1)" },
         field("mlp_dropout", \.model.mlpDropout, "smoe-mlp: dropout on the router's hidden activations (training only)") { v in v >= 0 && v < 1 ? nil : "must be in [0, 1)" },
         choice("cosine_form", \.model.cosineForm, ["paper", "code"], "cosine/xmoe: paper (both sides normalised, learnable temperature) or code (embeddings normalised only, no temperature)"),
         field("tau_init", \.model.tauInit, "cosine/xmoe: initial learnable temperature", check: positiveReal),
@@ -170,11 +179,14 @@ extension RunConfig {
         field("adam_eps", \.adamEps, "AdamW epsilon", check: positiveReal),
         field("weight_decay", \.weightDecay, "decoupled weight decay (not on norms, biases, temperatures)", check: nonNegativeReal),
         field("grad_clip", \.gradClip, "global gradient-norm clip; 0 = off", check: nonNegativeReal),
+        field("router_lr_scale", \.routerLRScale, "learning-rate multiplier of the router parameters (layers.*.moe.router.*, router_rnn.*)", check: positiveReal),
+        field("schedule_steps", \.scheduleSteps, "horizon of the cosine schedule; 0 = steps (an extended run keeps its first horizon)", check: nonNegative),
         // Logging and evaluation.
         field("log_every", \.logEvery, "steps per metrics line (mean train loss over them)", check: positive),
         field("eval_every", \.evalEvery, "steps between validation evaluations; 0 = never", check: nonNegative),
-        field("eval_batches", \.evalBatches, "batches of the validation split used during training", check: positive),
+        field("eval_batches", \.evalBatches, "batches of the validation split used during training; 0 = the whole split", check: nonNegative),
         field("checkpoint_every", \.checkpointEvery, "steps between checkpoints (a multiple of log_every)", check: positive),
+        field("keep_steps", \.keepSteps, "steps whose weights are kept as model-step<N>.safetensors, e.g. 1000,3000,6000 (empty = none)"),
         field("final_eval", \.finalEval, "evaluate the whole valid and test splits at the end"),
         field("select_best", \.selectBest, "keep the best-validation weights (best.safetensors) and report those"),
         field("final_eval_windows", \.finalEvalWindows, "cap on sequences per split in the final evaluation; 0 = whole split", check: nonNegative),
@@ -262,14 +274,71 @@ extension RunConfig {
     /// The value of a field as text.
     public func value(of name: String) -> String? { Self.field(named: name).map { $0.read(self).plainText } }
 
-    /// Parses a config saved by `jsonText` (strictly).
+    /// `config.json` of a run: the fields as `jsonText`, then the provenance of the file.
+    public func fileText(provenance: Provenance) -> String {
+        "{\n" + Self.fields.map { "  \(JSONText.quote($0.name)): \($0.read(self).jsonText)" }.joined(separator: ",\n")
+            + ",\n  \"provenance\": \(provenance.json.jsonText)\n}\n"
+    }
+
+    /// Parses a config saved by `jsonText` or `fileText` (strictly; a `provenance` object is skipped).
     public static func fromJSON(_ text: String, origin: String) throws -> RunConfig {
-        guard let data = text.data(using: .utf8), let dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let data = text.data(using: .utf8), var dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw RMoEError("\(origin) does not hold a JSON config object; the run folder is damaged")
         }
+        dict["provenance"] = nil
         var c = RunConfig()
         try c.apply(json: dict, origin: origin)
         return c
+    }
+
+    // MARK: Resuming and extending
+
+    /// Fields a resumed run may change: its length, the threads, the logging, evaluation and
+    /// checkpoint intervals, the kept steps, the final evaluation's extent and the cosine horizon.
+    /// (Everything else changes the model, the data or the optimisation, so the saved state would not
+    /// be this run's.)
+    public static let resumableFields: Set<String> = [
+        "steps", "threads", "log_every", "eval_every", "eval_batches", "checkpoint_every", "keep_steps", "final_eval",
+        "final_eval_windows", "schedule_steps",
+    ]
+
+    /// Names of the fields whose values differ, in table order.
+    public func differingFields(from other: RunConfig) -> [String] {
+        Self.fields.filter { $0.read(self) != $0.read(other) }.map(\.name)
+    }
+
+    /// The config a saved run continues with when `requested` asks for changes: only
+    /// `resumableFields` may differ (an error names the others). A cosine run whose `steps` grows
+    /// keeps its first horizon (`schedule_steps` = the old `steps`), so the steps already trained
+    /// are the same as before; the learning rate then stays at `lr_min`. Returns notes saying what
+    /// the change does.
+    public static func continuation(saved: RunConfig, requested: RunConfig, origin: String) throws -> (config: RunConfig, notes: [String]) {
+        var req = requested
+        req.model.vocab = saved.model.vocab
+        let differing = req.differingFields(from: saved)
+        let fixed = differing.filter { !resumableFields.contains($0) }
+        if !fixed.isEmpty {
+            let detail = fixed.prefix(4).map { "\($0) \(saved.value(of: $0) ?? "?") -> \(req.value(of: $0) ?? "?")" }.joined(separator: ", ")
+            throw RMoEError("\(origin) was made with a different config (\(detail)); a resumed run may change only \(resumableFields.sorted().joined(separator: ", ")): start a new run (another --out) instead")
+        }
+        var notes: [String] = []
+        if req.steps != saved.steps {
+            if req.schedule == "cosine" {
+                if req.scheduleSteps == saved.scheduleSteps {
+                    let horizon = saved.scheduleSteps > 0 ? saved.scheduleSteps : saved.steps
+                    req.scheduleSteps = horizon
+                    if req.steps > horizon {
+                        notes.append("steps \(saved.steps) -> \(req.steps): the cosine schedule keeps its horizon of \(horizon) steps, so the learning rate stays at lr_min = \(req.lrMin) after step \(horizon) (set schedule_steps to stretch the schedule; that changes the learning rate of every step not yet trained)")
+                    }
+                } else {
+                    notes.append("schedule_steps \(saved.scheduleSteps) -> \(req.scheduleSteps): the cosine schedule is stretched, so learning rates from the resumed step on differ from the original plan")
+                }
+            } else {
+                notes.append("steps \(saved.steps) -> \(req.steps): under the constant schedule the extended run is bitwise the run planned \(req.steps) steps long")
+            }
+        }
+        try req.validate()
+        return (req, notes)
     }
 }
 
@@ -340,6 +409,31 @@ extension String: ConfigScalar {
         self = s
     }
     var json: JSONValue { .string(self) }
+}
+
+/// A sorted list of distinct positive step numbers, written "1000,3000,6000" ("" = none).
+public struct StepList: ConfigScalar, Equatable, Sendable {
+    public var steps: [Int]
+    public init(_ steps: [Int] = []) { self.steps = steps }
+    static var typeName: String { "comma-separated list of positive steps" }
+    init?(json: JSONValue) {
+        switch json {
+        case .int(let i) where i > 0: steps = [i]
+        case .string(let s):
+            var out: [Int] = []
+            for part in s.split(separator: ",", omittingEmptySubsequences: false) {
+                let t = part.trimmingCharacters(in: .whitespaces)
+                if t.isEmpty && s.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                guard let i = Int(t), i > 0 else { return nil }
+                out.append(i)
+            }
+            guard Set(out).count == out.count else { return nil }
+            steps = out.sorted()
+        default: return nil
+        }
+    }
+    var json: JSONValue { .string(steps.map(String.init).joined(separator: ",")) }
+    public func contains(_ step: Int) -> Bool { steps.contains(step) }
 }
 
 /// Foundation on Linux bridges JSON booleans to NSNumber; tell them apart from 0 and 1.

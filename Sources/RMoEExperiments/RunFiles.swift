@@ -14,6 +14,62 @@ public struct RunFiles: Sendable {
     public var trainState: String { dir + "/train-state.safetensors" }
     /// The best-validation weights (periodic evaluation).
     public var best: String { dir + "/best.safetensors" }
+    /// Weights kept at step `step` (`keep_steps`).
+    public func kept(step: Int) -> String { dir + "/model-step\(step).safetensors" }
+    /// The final.json of an earlier end of the run, kept when the run is extended past it.
+    public func archivedFinal(step: Int) -> String { dir + "/final-step\(step).json" }
+    public var analysis: String { dir + "/analysis.json" }
+
+    /// Whether `name` is a file the toolkit writes into a run folder.
+    public static func isRunFile(_ name: String) -> Bool {
+        if ["config.json", "metrics.jsonl", "final.json", "model.safetensors", "train-state.safetensors", "best.safetensors",
+            "analysis.json"].contains(name) { return true }
+        func numbered(_ prefix: String, _ suffix: String) -> Bool {
+            name.hasPrefix(prefix) && name.hasSuffix(suffix) && name.count > prefix.count + suffix.count
+                && name.dropFirst(prefix.count).dropLast(suffix.count).allSatisfy(\.isNumber)
+        }
+        return numbered("model-step", ".safetensors") || numbered("final-step", ".json")
+    }
+
+    /// How a run folder's `final.json` ends the run.
+    public enum Ending: Equatable, Sendable {
+        /// Trained and evaluated to `step`.
+        case complete(step: Int)
+        /// Stopped at `step` because something became non-finite.
+        case diverged(step: Int, cause: String)
+    }
+
+    /// What `final.json` says, or nil when the run has not ended (or the file is unreadable).
+    public var ending: Ending? {
+        guard let d = FileManager.default.contents(atPath: final),
+              let o = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] else { return nil }
+        let step = (o["step"] as? NSNumber)?.intValue ?? 0
+        if (o["status"] as? String) == "diverged" { return .diverged(step: step, cause: o["cause"] as? String ?? "non-finite values") }
+        return .complete(step: step)
+    }
+
+    /// Before a complete run is extended past its end: its final.json moves to final-step<N>.json
+    /// (kept as the result at that length). Returns a note, or nil when there was nothing to move.
+    public func reopen(toSteps steps: Int) throws -> String? {
+        guard case .complete(let done)? = ending, done < steps else { return nil }
+        let archived = archivedFinal(step: done)
+        if rename(final, archived) != 0 {
+            throw RMoEError("cannot move \(final) to \(archived) (\(AtomicFile.reason(errno))); check the run folder's permissions")
+        }
+        AtomicFile.syncDirectory(of: final)
+        return "extending the run from step \(done) to \(steps); its result at step \(done) is kept as \(archived)"
+    }
+
+    /// Removes every file of the run in this folder (`--overwrite`); other files stay.
+    public func clear() throws {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where Self.isRunFile(name) || name.contains(".tmp-") {
+            if unlink(dir + "/" + name) != 0 && errno != ENOENT {
+                throw RMoEError("cannot remove \(dir)/\(name) (\(AtomicFile.reason(errno))); check the folder's permissions")
+            }
+        }
+        AtomicFile.syncDirectory(of: dir + "/x")
+    }
 
     public func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
@@ -24,26 +80,12 @@ public struct RunFiles: Sendable {
     }
 }
 
-/// Removes the temporary files (`<name>.tmp-<pid>`) that a killed writer left in `dir`: those
-/// whose process is gone. Files of live processes (another shard of the same sweep) stay.
-public func removeStaleTemporaries(in dir: String) {
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
-    for name in names {
-        guard let r = name.range(of: ".tmp-", options: .backwards), let pid = Int32(name[r.upperBound...]) else { continue }
-        if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink(dir + "/" + name) }
-    }
-}
+/// Removes the temporaries this host's dead writers left in `dir` (see `AtomicFile`).
+public func removeStaleTemporaries(in dir: String) { AtomicFile.removeStaleTemporaries(in: dir) }
 
-/// Writes a whole file atomically: to a temporary file beside it, then rename(2).
+/// Writes a whole file atomically (`AtomicFile`: temporary file, fsync, rename, directory fsync).
 public func writeFileAtomically(_ path: String, _ text: String) throws {
-    let tmp = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
-        throw RMoEError("cannot write \(path); check that its folder exists and is writable")
-    }
-    if rename(tmp, path) != 0 {
-        unlink(tmp)
-        throw RMoEError("cannot move \(tmp) to \(path) (errno \(errno)); check the folder's permissions")
-    }
+    try AtomicFile.write(path, text: text)
 }
 
 /// `metrics.jsonl`: one JSON object per line, append-only. Each line is written with one write(2)
@@ -57,20 +99,28 @@ public final class MetricsLog {
     deinit { if fd >= 0 { close(fd) } }
 
     public func open() throws {
-        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        if fd < 0 { throw RMoEError("cannot open \(path) for appending (errno \(errno)); check the run folder's permissions") }
+        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if fd < 0 { throw RMoEError("cannot open \(path) for appending (\(AtomicFile.reason(errno))); check the run folder's permissions") }
     }
 
     public func append(_ line: String) throws {
         precondition(fd >= 0)
         let bytes = Array((line + "\n").utf8)
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n != bytes.count { throw RMoEError("cannot append to \(path) (errno \(errno)); is the disk full?") }
+        if n != bytes.count {
+            let why = n < 0 ? AtomicFile.reason(errno) : "only \(n) of \(bytes.count) bytes written"
+            // Drop a partial line, so the file keeps only whole lines.
+            if n > 0 { _ = ftruncate(fd, lseek(fd, 0, SEEK_END) - off_t(n)) }
+            throw RMoEError("cannot append to \(path) (\(why)); check free disk space")
+        }
+        _ = fdatasync(fd)
     }
 
     /// Keeps the complete lines whose "step" is at most `step`; rewrites the file atomically.
-    public func truncate(after step: Int) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { return }
+    /// Returns the number of lines dropped.
+    @discardableResult
+    public func truncate(after step: Int) throws -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
         let text = String(decoding: data, as: UTF8.self)
         var kept: [String] = []
         let endsComplete = text.hasSuffix("\n")
@@ -80,7 +130,9 @@ public final class MetricsLog {
             guard let s = MetricsLog.step(of: line) else { continue }
             if s <= step { kept.append(line) }
         }
-        try writeFileAtomically(path, kept.map { $0 + "\n" }.joined())
+        let dropped = text.split(separator: "\n", omittingEmptySubsequences: true).count - kept.count
+        if dropped > 0 { try writeFileAtomically(path, kept.map { $0 + "\n" }.joined()) }
+        return dropped
     }
 
     /// The "step" field of a metrics line.

@@ -26,6 +26,24 @@ public struct RunResult: Sendable {
     public var modelMemoryBytes = 0
     /// Routing statistics of the final validation pass (nil for dense models).
     public var routing: RoutingStats?
+    /// Tokens trained on, and that as passes over the train split.
+    public var tokensSeen = 0
+    public var trainPasses = 0.0
+}
+
+/// A run stopped because a loss, a gradient norm or a parameter became non-finite. Nothing
+/// non-finite was written: the run folder keeps its last finite checkpoint, and `final.json`
+/// records the run as diverged.
+public struct TrainingDiverged: Error, CustomStringConvertible {
+    public let step: Int
+    /// What went non-finite ("training loss is nan", ...).
+    public let what: String
+    /// The step of the last checkpoint written (0: none).
+    public let lastCheckpoint: Int
+    public var description: String {
+        "run diverged at step \(step): \(what); nothing non-finite was saved (last checkpoint: "
+            + (lastCheckpoint > 0 ? "step \(lastCheckpoint)" : "none") + "); lower lr, or set grad_clip, and start a new run"
+    }
 }
 
 /// Trains one model: the loop of forward, backward, clip, AdamW, with logging to
@@ -45,12 +63,17 @@ public final class Trainer {
     private var routerSeconds = 0.0
     /// Best validation loss so far (periodic evaluation) and its step.
     private var bestValid = Double.infinity, bestStep = 0
+    /// Step of the last checkpoint written or loaded.
+    private var lastCheckpointStep = 0
+    /// Lines printed before training (resume notes); shown by `run`.
+    public var notes: [String] = []
 
     /// Builds the model for `config` on `corpus` (whose vocabulary size overrides `vocab`).
     public init(config: RunConfig, corpus: Corpus, files: RunFiles?, progress: ProgressPrinter = ProgressPrinter()) throws {
         var c = config
         c.model.vocab = corpus.vocabSize
         try c.validate()
+        try Self.checkSplits(c, corpus)
         self.config = c
         self.corpus = corpus
         self.files = files
@@ -60,19 +83,33 @@ public final class Trainer {
         model = try LanguageModel<Float>(config: c.model)
         model.initialize(seed: UInt64(c.seed))
         optimizer = AdamW(layout: model.layout, beta1: c.beta1, beta2: c.beta2, eps: c.adamEps, weightDecay: c.weightDecay)
+        if c.routerLRScale != 1 { optimizer.setLearningRateScale(c.routerLRScale, for: Routers.tensorNames(c.model)) }
         batches = try TrainBatches(tokens: corpus.train, seqLen: c.model.seqLen, batch: c.model.batch, seed: UInt64(c.seed))
         log = files.map { MetricsLog(path: $0.metrics) }
     }
 
-    /// Learning rate of update `s` (0-based): linear warm-up to `lr`, then constant or cosine to `lr_min`.
+    /// The splits the run evaluates must hold at least one whole window (seq_len + 1 tokens).
+    static func checkSplits(_ c: RunConfig, _ corpus: Corpus) throws {
+        var needed: [Corpus.Split] = []
+        if c.evalEvery > 0 || c.finalEval || c.selectBest { needed.append(.valid) }
+        if c.finalEval { needed.append(.test) }
+        for split in needed where corpus.tokens(split).count < c.model.seqLen + 1 {
+            throw RMoEError("the \(split.rawValue) split of corpus \(corpus.name) has \(corpus.tokens(split).count) tokens, fewer than one window of seq_len + 1 = \(c.model.seqLen + 1); use a corpus with a real \(split.rawValue) split (or a smaller seq_len)")
+        }
+    }
+
+    /// Learning rate of update `s` (0-based): linear warm-up to `lr`, then constant, or cosine to
+    /// `lr_min` over the horizon (`schedule_steps`, else `steps`) and `lr_min` after it.
     public static func learningRate(_ c: RunConfig, step s: Int) -> Double {
         if s < c.warmup { return c.lr * Double(s + 1) / Double(c.warmup) }
         if c.schedule == "constant" { return c.lr }
-        let progress = Double(s - c.warmup) / Double(max(1, c.steps - c.warmup))
+        let horizon = c.scheduleSteps > 0 ? c.scheduleSteps : c.steps
+        let progress = Double(s - c.warmup) / Double(max(1, horizon - c.warmup))
         return c.lrMin + 0.5 * (c.lr - c.lrMin) * (1 + cos(Double.pi * min(1, progress)))
     }
 
     /// One training step on batch `step`: returns the loss and the gradient norm before clipping.
+    /// When either is non-finite the update is not applied and `step` stays (the caller stops the run).
     @discardableResult
     public func trainStep() -> (loss: Double, gradNorm: Double) {
         batches.fill(step: step, input: model.tokens, target: model.targets)
@@ -82,10 +119,14 @@ public final class Trainer {
         let loss = model.forward(training: true)
         model.backward()
         let norm = AdamW.clip(model.grads, maxNorm: config.gradClip)
+        guard loss.isFinite && norm.isFinite else { return (loss, norm) }
         optimizer.step(params: model.params, grads: model.grads, lr: Self.learningRate(config, step: step))
         step += 1
         return (loss, norm)
     }
+
+    /// Windows of the periodic validation (`eval_batches` batches; nil = the whole split).
+    var periodicEvalWindows: Int? { config.evalBatches > 0 ? config.evalBatches * config.model.batch : nil }
 
     /// Mean loss (nats per predicted token) over a split, or over its first `windows` sequences.
     public func evaluate(_ split: Corpus.Split, windows: Int? = nil) -> (loss: Double, tokens: Int) {
@@ -107,28 +148,87 @@ public final class Trainer {
     // MARK: - Files
 
     /// Loads `train-state.safetensors` if the run folder has one; returns the step it resumes from.
+    /// The state must belong to this run: its config may differ from the run's only in the fields
+    /// a resumed run may change (`RunConfig.resumableFields`), its tensors must match the model
+    /// exactly, and its counters must be in range. Without a state the run starts at step 0, and
+    /// what an earlier attempt left (metrics lines, best and kept weights) is cleared.
     public func resume() throws -> Int {
-        guard let files, files.exists(files.trainState) else { return 0 }
-        let state = try SafeTensorsFile.read(path: files.trainState)
-        try Checkpoint.loadTrainState(params: model.params, optimizer: optimizer, from: state)
-        guard let s = state.metadata["step"].flatMap(Int.init), s == optimizer.updates else {
-            throw RMoEError("train state \(files.trainState) has no consistent step; the run folder is damaged: start the run again")
+        guard let files else { return 0 }
+        guard files.exists(files.trainState) else {
+            let dropped = try log?.truncate(after: 0) ?? 0
+            var stale = [files.best, files.model]
+            if let names = try? FileManager.default.contentsOfDirectory(atPath: files.dir) {
+                stale += names.filter { $0.hasPrefix("model-step") && RunFiles.isRunFile($0) }.map { files.dir + "/" + $0 }
+            }
+            for f in stale where files.exists(f) { try removeFile(f) }
+            if dropped > 0 { notes.append("no train-state.safetensors in \(files.dir): training starts again at step 0 (\(dropped) metrics lines of the earlier attempt removed)") }
+            return 0
         }
-        trainSeconds = state.metadata["train_seconds"].flatMap(Double.init) ?? 0
-        routerSeconds = state.metadata["router_seconds"].flatMap(Double.init) ?? 0
-        bestValid = state.metadata["best_valid_loss"].flatMap(Double.init) ?? .infinity
-        bestStep = state.metadata["best_step"].flatMap(Int.init) ?? 0
+        let state = try SafeTensorsFile.read(path: files.trainState)
+        let what = "train state \(files.trainState)"
+        guard let savedText = state.metadata["config"] else {
+            throw RMoEError("\(what) carries no config in its metadata; it was not written by this run: delete the run folder and start again")
+        }
+        var saved = try RunConfig.fromJSON(savedText, origin: what + " metadata")
+        saved.model.vocab = config.model.vocab
+        let differing = config.differingFields(from: saved).filter { !RunConfig.resumableFields.contains($0) }
+        if !differing.isEmpty {
+            let detail = differing.prefix(4).map { "\($0) \(saved.value(of: $0) ?? "?") -> \(config.value(of: $0) ?? "?")" }.joined(separator: ", ")
+            throw RMoEError("\(what) was made with another config (\(detail)); it does not belong to this run: start a new run with --out, or resume with the run's own config")
+        }
+        try Checkpoint.loadTrainState(params: model.params, optimizer: optimizer, from: state)
+        func counter(_ key: String) -> Int? { state.metadata[key].flatMap { Int($0) } }
+        guard let s = counter("step"), s >= 0, s == optimizer.updates else {
+            throw RMoEError("\(what) has no valid step (step \(state.metadata["step"] ?? "missing"), optimizer updates \(optimizer.updates)); the run folder is damaged: start the run again")
+        }
+        guard s <= config.steps else {
+            throw RMoEError("\(what) is at step \(s), past steps = \(config.steps); a run cannot be shortened: resume with --steps \(s) or more")
+        }
+        let seconds = state.metadata["train_seconds"].flatMap(Double.init) ?? 0
+        let router = state.metadata["router_seconds"].flatMap(Double.init) ?? 0
+        let best = state.metadata["best_valid_loss"].flatMap(Double.init) ?? .infinity
+        let bestAt = counter("best_step") ?? 0
+        guard seconds.isFinite, seconds >= 0, router.isFinite, router >= 0, !best.isNaN, best > -Double.infinity, bestAt >= 0, bestAt <= s else {
+            throw RMoEError("\(what) has counters out of range (train_seconds \(seconds), best_step \(bestAt) at step \(s)); the run folder is damaged: start the run again")
+        }
+        trainSeconds = seconds; routerSeconds = router; bestValid = best; bestStep = bestAt
         step = s
-        try log?.truncate(after: s)
+        lastCheckpointStep = s
+        if let dropped = try log?.truncate(after: s), dropped > 0 {
+            notes.append("metrics.jsonl cut back to step \(s) (\(dropped) lines after the last checkpoint removed)")
+        }
         return s
+    }
+
+    private func removeFile(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT {
+            throw RMoEError("cannot remove \(path) (\(AtomicFile.reason(errno))); check the run folder's permissions")
+        }
+    }
+
+    /// The provenance of files written now.
+    var provenance: Provenance { Provenance(threads: config.resolvedThreads) }
+
+    /// Checkpoint metadata: the config, the provenance and the given counters.
+    func metadata(_ extra: [String: String]) -> [String: String] {
+        extra.merging(["config": config.jsonText, "provenance": provenance.json.jsonText]) { a, _ in a }
+    }
+
+    /// Throws `TrainingDiverged` if any parameter is non-finite (checked before every save).
+    func ensureFiniteParameters() throws {
+        if let name = model.firstNonFiniteTensor() {
+            throw TrainingDiverged(step: step, what: "parameter tensor \(name) is non-finite", lastCheckpoint: lastCheckpointStep)
+        }
     }
 
     func saveCheckpoint() throws {
         guard let files else { return }
-        let md = ["config": config.jsonText, "step": String(step), "train_seconds": String(trainSeconds),
-                  "router_seconds": String(routerSeconds), "best_valid_loss": String(bestValid), "best_step": String(bestStep)]
+        try ensureFiniteParameters()
+        let md = metadata(["step": String(step), "train_seconds": String(trainSeconds),
+                           "router_seconds": String(routerSeconds), "best_valid_loss": String(bestValid), "best_step": String(bestStep)])
         try Checkpoint.saveTrainState(params: model.params, optimizer: optimizer, to: files.trainState, metadata: md)
         try Checkpoint.saveModel(model.params, to: files.model, metadata: md)
+        lastCheckpointStep = step
     }
 
     // MARK: - The run
@@ -138,11 +238,34 @@ public final class Trainer {
     /// killed there); the result is then nil.
     @discardableResult
     public func run(stopAt: Int? = nil) throws -> RunResult? {
+        do {
+            return try train(stopAt: stopAt)
+        } catch let d as TrainingDiverged {
+            progress.finish()
+            if let files { try writeFileAtomically(files.final, divergedJSON(d)) }
+            throw d
+        }
+    }
+
+    /// final.json of a diverged run.
+    func divergedJSON(_ d: TrainingDiverged) -> String {
+        let c = config
+        let pairs: [(String, JSONValue)] = [
+            ("status", .string("diverged")), ("step", .int(d.step)), ("diverged_at", .int(d.step)), ("cause", .string(d.what)),
+            ("last_checkpoint_step", .int(d.lastCheckpoint)), ("corpus", .string(corpus.name)), ("router", .string(c.model.router)),
+            ("seed", .int(c.seed)), ("metric", .string(corpus.metricName)), ("threads", .int(c.resolvedThreads)),
+            ("provenance", provenance.json),
+        ]
+        return "{\n" + pairs.map { "  \(JSONText.quote($0.0)): \($0.1.jsonText)" }.joined(separator: ",\n") + "\n}\n"
+    }
+
+    private func train(stopAt: Int?) throws -> RunResult? {
         if let files {
             try files.create()
-            try writeFileAtomically(files.config, config.jsonText)
+            try writeFileAtomically(files.config, config.fileText(provenance: provenance))
             try log?.open()
         }
+        for n in notes { progress.line(n) }
         let c = config
         let tokensPerStep = Double(c.model.batch * c.model.seqLen)
         let startStep = step
@@ -162,6 +285,10 @@ public final class Trainer {
         let routerBefore = routerSeconds, clockStart = model.routerClock.seconds
         while step < c.steps {
             let (loss, norm) = trainStep()
+            if !loss.isFinite || !norm.isFinite {
+                let what = !loss.isFinite ? "the training loss is \(loss)" : "the gradient norm is \(norm) (loss \(loss))"
+                throw TrainingDiverged(step: step + 1, what: what, lastCheckpoint: lastCheckpointStep)
+            }
             intervalLoss += loss; intervalSteps += 1; lastNorm = norm
             intervalCE += model.lastCrossEntropy; intervalBalance += model.lastBalance
             trainSeconds = secondsBefore + (System.now() - runStart)
@@ -188,19 +315,26 @@ public final class Trainer {
             }
             if c.evalEvery > 0 && (step % c.evalEvery == 0 || step == c.steps) {
                 if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts, topK: c.model.topK) }
-                let v = evaluate(.valid, windows: c.evalBatches * c.model.batch)
+                let v = evaluate(.valid, windows: periodicEvalWindows)
+                if !v.loss.isFinite {
+                    throw TrainingDiverged(step: step, what: "the validation loss is \(v.loss)", lastCheckpoint: lastCheckpointStep)
+                }
                 var line: [(String, JSONValue)] = [("step", .int(step)), ("split", .string("valid")), ("loss", .double(v.loss)),
-                                                   (corpus.metricName, .double(corpus.metric(loss: v.loss)))]
+                                                   (corpus.metricName, .double(corpus.metric(loss: v.loss))), ("tokens", .int(v.tokens))]
                 if let st = model.routingStats { line.append(("routing", Self.routingJSON(st))) }
                 model.routingStats = nil
                 try log?.append(JSONText.object(line))
                 progress.line(String(format: "step %d  valid loss %.4f  %@ %.4f", step, v.loss, corpus.metricName, corpus.metric(loss: v.loss)))
                 if c.selectBest && v.loss < bestValid, let files {
+                    try ensureFiniteParameters()
                     bestValid = v.loss
                     bestStep = step
-                    try Checkpoint.saveModel(model.params, to: files.best,
-                                             metadata: ["config": c.jsonText, "step": String(step), "valid_loss": String(v.loss)])
+                    try Checkpoint.saveModel(model.params, to: files.best, metadata: metadata(["step": String(step), "valid_loss": String(v.loss)]))
                 }
+            }
+            if c.keepSteps.contains(step), let files {
+                try ensureFiniteParameters()
+                try Checkpoint.saveModel(model.params, to: files.kept(step: step), metadata: metadata(["step": String(step)]))
             }
             if step % c.checkpointEvery == 0 || step == c.steps { try saveCheckpoint() }
             if let stopAt, step >= stopAt { progress.finish(); return nil }
@@ -226,20 +360,24 @@ public final class Trainer {
         }
         if r.evalCheckpoint == "last" { r.bestStep = step }
         let windows = c.finalEvalWindows > 0 ? c.finalEvalWindows : nil
-        let evalWindows = c.finalEval ? windows : c.evalBatches * c.model.batch
+        let evalWindows = c.finalEval ? windows : periodicEvalWindows
         if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts, topK: c.model.topK) }
         let v = evaluate(.valid, windows: evalWindows)
         r.routing = model.routingStats
         model.routingStats = nil
         r.validLoss = v.loss; r.validMetric = corpus.metric(loss: v.loss)
+        if !v.loss.isFinite { throw TrainingDiverged(step: step, what: "the final validation loss is \(v.loss)", lastCheckpoint: lastCheckpointStep) }
         if c.finalEval {
             let t = evaluate(.test, windows: windows)
             r.testLoss = t.loss; r.testMetric = corpus.metric(loss: t.loss)
+            if !t.loss.isFinite { throw TrainingDiverged(step: step, what: "the test loss is \(t.loss)", lastCheckpoint: lastCheckpointStep) }
         }
+        r.tokensSeen = step * c.model.batch * c.model.seqLen
+        r.trainPasses = Double(r.tokensSeen) / Double(max(corpus.train.count, 1))
         r.validFloor = corpus.floor[.valid]
         r.testFloor = corpus.floor[.test]
         r.peakResidentBytes = System.peakResidentBytes
-        if let files { try writeFileAtomically(files.final, Self.finalJSON(r, config: c, corpus: corpus)) }
+        if let files { try writeFileAtomically(files.final, Self.finalJSON(r, config: c, corpus: corpus, provenance: provenance)) }
         return r
     }
 
@@ -251,14 +389,14 @@ public final class Trainer {
             .object([
                 ("tokens_per_expert", .array(l.tokensPerExpert.map { .int($0) })), ("cv", .double(l.cv)),
                 ("max_share", .double(l.maxShare)), ("dead_experts", .int(l.deadExperts)),
-                ("entropy", .double(l.entropy)), ("balance", .double(l.balance)),
+                ("entropy", .double(l.entropy)), ("balance", .double(l.balance)), ("topk_mass", .double(l.topKMass)),
             ])
         })
     }
 
-    static func finalJSON(_ r: RunResult, config c: RunConfig, corpus: Corpus) -> String {
+    static func finalJSON(_ r: RunResult, config c: RunConfig, corpus: Corpus, provenance: Provenance) -> String {
         var pairs: [(String, JSONValue)] = [
-            ("step", .int(r.steps)), ("corpus", .string(corpus.name)), ("router", .string(c.model.router)), ("seed", .int(c.seed)),
+            ("status", .string("complete")), ("step", .int(r.steps)), ("corpus", .string(corpus.name)), ("router", .string(c.model.router)), ("seed", .int(c.seed)),
             ("metric", .string(r.metricName)),
             ("valid_loss", .double(r.validLoss)), ("valid_\(r.metricName)", .double(r.validMetric)),
             ("test_loss", .double(r.testLoss)), ("test_\(r.metricName)", .double(r.testMetric)),
@@ -274,6 +412,7 @@ public final class Trainer {
             ("seconds_per_1k_steps", .double(r.steps > 0 ? (r.trainSeconds / Double(r.steps) * 1000 * 1000).rounded() / 1000 : 0)),
             ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("threads", .int(c.resolvedThreads)),
             ("peak_rss_bytes", .int(r.peakResidentBytes)), ("model_memory_bytes", .int(r.modelMemoryBytes)),
+            ("tokens_seen", .int(r.tokensSeen)), ("train_passes", .double((r.trainPasses * 1000).rounded() / 1000)),
         ]
         if let st = r.routing {
             let mean = { (xs: [Double]) in xs.reduce(0, +) / Double(max(xs.count, 1)) }
@@ -281,11 +420,13 @@ public final class Trainer {
                 ("balance_mean", .double(mean(st.meanBalance))), ("entropy_mean", .double(mean(st.meanEntropy))),
                 ("max_load_mean", .double(mean(st.relativeLoad.map { $0.max() ?? 0 }))),
                 ("layer_entropy", .array(st.meanEntropy.map { .double($0) })),
+                ("layer_topk_mass", .array(st.meanTopKMass.map { .double($0) })),
                 ("layer_balance", .array(st.meanBalance.map { .double($0) })),
                 ("layer_load", .array(st.relativeLoad.map { .array($0.map { .double(($0 * 1000).rounded() / 1000) }) })),
                 ("routing", routingJSON(st)),
             ]
         }
+        pairs.append(("provenance", provenance.json))
         return "{\n" + pairs.map { "  \(JSONText.quote($0.0)): \($0.1.jsonText)" }.joined(separator: ",\n") + "\n}\n"
     }
 }

@@ -66,12 +66,17 @@ public enum Checkpoint {
     }
 
     /// Restores parameters and AdamW moments from a train-state file.
+    /// Every tensor of the model must be there with its shape, and nothing else may be.
     public static func loadTrainState<S: KernelScalar>(params: Slab<S>, optimizer: AdamW<S>, from file: SafeTensorsFile) throws {
-        try load(params, from: file, strict: false)
-        try load(optimizer.expAvg, from: file, prefix: "exp_avg.", strict: false)
-        try load(optimizer.expAvgSq, from: file, prefix: "exp_avg_sq.", strict: false)
-        guard let u = file.metadata["optimizer_updates"].flatMap(Int.init) else {
-            throw RMoEError("train state \(file.source) lacks optimizer_updates in its metadata; it is not an rmoe train-state file")
+        try load(params, from: file, strict: true)
+        try load(optimizer.expAvg, from: file, prefix: "exp_avg.", strict: true)
+        try load(optimizer.expAvgSq, from: file, prefix: "exp_avg_sq.", strict: true)
+        let known = Set(params.layout.specs.flatMap { [$0.name, "exp_avg." + $0.name, "exp_avg_sq." + $0.name] })
+        if let extra = file.names.first(where: { !known.contains($0) }) {
+            throw RMoEError("train state \(file.source) holds tensor '\(extra)' that this model does not have; it was written for another config (router, layers, experts, ...)")
+        }
+        guard let u = file.metadata["optimizer_updates"].flatMap(Int.init), u >= 0 else {
+            throw RMoEError("train state \(file.source) lacks a valid optimizer_updates in its metadata; it is not an rmoe train-state file")
         }
         optimizer.updates = u
     }

@@ -75,6 +75,15 @@ public final class LanguageModel<S: KernelScalar> {
         }
     }
 
+    /// The name of the first parameter tensor holding a NaN or an infinity, or nil when all are finite.
+    public func firstNonFiniteTensor() -> String? {
+        for (i, spec) in layout.specs.enumerated() {
+            let b = params.buffer(at: i)
+            for x in b where !x.isFinite { return spec.name }
+        }
+        return nil
+    }
+
     /// Bytes of activation and scratch memory.
     public var activationBytes: Int { pool.bytes }
 
@@ -151,6 +160,10 @@ enum FeedForward<S: KernelScalar> {
 }
 
 /// One transformer layer: `h = x + Attn(RMSNorm(x))`, `x' = h + FFN(RMSNorm(h))`.
+///
+/// With `dropout` p > 0 (training only) each sublayer output o becomes o * m / (1 - p) before it is
+/// added, m ~ Bernoulli(1 - p) drawn from (seed, step, layer, sublayer, element); the backward pass
+/// multiplies the incoming gradient by the same saved mask.
 struct Block<S: KernelScalar> {
     let attnNorm, ffnNorm: RMSNorm<S>
     let attention: Attention<S>
@@ -158,6 +171,17 @@ struct Block<S: KernelScalar> {
     let T, d: Int
     let xn1, rstd1, h, xn2, rstd2: UnsafeMutablePointer<S>
     let profileBox = ProfileBox()
+    /// Residual dropout: probability, the forward context (training flag, step, seed), the two
+    /// sublayers' mask streams, and buffers for each sublayer's output and mask (nil when p = 0).
+    let dropout: S
+    let context: ForwardContext
+    let attnStream, ffnStream: UInt64
+    let attnOut, attnMask, ffnOut, ffnMask: UnsafeMutablePointer<S>?
+
+    var dropping: Bool { dropout > 0 && context.training }
+
+    /// The mask seed of one sublayer at the current step.
+    func dropoutSeed(_ stream: UInt64) -> UInt64 { context.seed ^ stream &+ UInt64(context.step) &* 0x9E37_79B9_7F4A_7C15 }
 
     init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, context: ForwardContext,
          routerClock: Stopwatch, rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
@@ -167,6 +191,14 @@ struct Block<S: KernelScalar> {
         attnNorm = RMSNorm(weight: params.pointer(p + "attn_norm.weight"), weightGrad: grads.pointer(p + "attn_norm.weight"), dim: d, eps: S(c.normEps))
         ffnNorm = RMSNorm(weight: params.pointer(p + "moe_norm.weight"), weightGrad: grads.pointer(p + "moe_norm.weight"), dim: d, eps: S(c.normEps))
         xn1 = pool.make(T * d); rstd1 = pool.make(T); h = pool.make(T * d); xn2 = pool.make(T * d); rstd2 = pool.make(T)
+        dropout = S(c.dropout)
+        self.context = context
+        attnStream = stableHash("resid-dropout:\(i):attn"); ffnStream = stableHash("resid-dropout:\(i):ffn")
+        if c.dropout > 0 {
+            attnOut = pool.make(T * d); attnMask = pool.make(T * d); ffnOut = pool.make(T * d); ffnMask = pool.make(T * d)
+        } else {
+            attnOut = nil; attnMask = nil; ffnOut = nil; ffnMask = nil
+        }
         attention = Attention(params: params, grads: grads, prefix: p + "attn.", B: c.batch, seqLen: c.seqLen, d: d, H: c.heads,
                               rope: (cos: rope.0, sin: rope.1),
                               saved: Attention<S>.savedCount(B: c.batch, S: c.seqLen, d: d, H: c.heads).map { pool.make($0) },
@@ -186,26 +218,58 @@ struct Block<S: KernelScalar> {
             attnNorm.forward(y: xn1, rstd: rstd1, x: xIn, rows: T)
             h.update(from: xIn, count: T * d)
         }
-        timed(p, .attention) { attention.forward(y: h, x: xn1) }
+        let drop = dropping
+        if drop, let attnOut, let attnMask {
+            attnOut.update(repeating: 0, count: T * d)
+            timed(p, .attention) { attention.forward(y: attnOut, x: xn1) }
+            timed(p, .normsAndElementwise) {
+                S.dropout(attnOut, attnMask, T * d, dropout, dropoutSeed(attnStream))
+                S.axpy(h, attnOut, T * d, 1)
+            }
+        } else {
+            timed(p, .attention) { attention.forward(y: h, x: xn1) }
+        }
         timed(p, .normsAndElementwise) {
             ffnNorm.forward(y: xn2, rstd: rstd2, x: h, rows: T)
             xOut.update(from: h, count: T * d)
         }
+        let y = drop ? ffnOut! : xOut
+        if drop { y.update(repeating: 0, count: T * d) }
         switch ffn {
-        case .dense(let f): timed(p, .denseFFN) { f.forward(y: xOut, x: xn2) }
-        case .moe(let m): m.forward(y: xOut, x: xn2, stats: stats)
+        case .dense(let f): timed(p, .denseFFN) { f.forward(y: y, x: xn2) }
+        case .moe(let m): m.forward(y: y, x: xn2, stats: stats)
+        }
+        if drop, let ffnOut, let ffnMask {
+            timed(p, .normsAndElementwise) {
+                S.dropout(ffnOut, ffnMask, T * d, dropout, dropoutSeed(ffnStream))
+                S.axpy(xOut, ffnOut, T * d, 1)
+            }
         }
     }
 
     /// On entry `dx` = dL/dxOut; on exit dL/dxIn. `dxn` is scratch [T, d].
     func backward(dx: UnsafeMutablePointer<S>, dxn: UnsafeMutablePointer<S>, xIn: UnsafePointer<S>, balanceCoef: S) {
         let p = profileBox.profile
+        let drop = dropping
+        // With dropout, the sublayers see dL/d(output) = dL/dx * mask (their output buffers are free now).
+        var dyF = UnsafePointer(dx)
+        if drop, let ffnOut, let ffnMask {
+            ffnOut.update(from: dx, count: T * d)
+            S.multiply(ffnOut, ffnMask, T * d)
+            dyF = UnsafePointer(ffnOut)
+        }
         switch ffn {
-        case .dense(let f): timed(p, .denseFFN) { f.backward(dx: dxn, dy: dx, x: xn2) }
-        case .moe(let m): m.backward(dx: dxn, dy: dx, x: xn2, balanceCoef: balanceCoef)
+        case .dense(let f): timed(p, .denseFFN) { f.backward(dx: dxn, dy: dyF, x: xn2) }
+        case .moe(let m): m.backward(dx: dxn, dy: dyF, x: xn2, balanceCoef: balanceCoef)
         }
         timed(p, .normsAndElementwise) { ffnNorm.backward(dx: dx, dy: dxn, x: h, rstd: rstd2, rows: T) }
-        timed(p, .attention) { attention.backward(dx: dxn, dy: dx, x: xn1) }
+        var dyA = UnsafePointer(dx)
+        if drop, let attnOut, let attnMask {
+            attnOut.update(from: dx, count: T * d)
+            S.multiply(attnOut, attnMask, T * d)
+            dyA = UnsafePointer(attnOut)
+        }
+        timed(p, .attention) { attention.backward(dx: dxn, dy: dyA, x: xn1) }
         timed(p, .normsAndElementwise) { attnNorm.backward(dx: dx, dy: dxn, x: xIn, rstd: rstd1, rows: T) }
     }
 }

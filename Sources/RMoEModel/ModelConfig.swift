@@ -33,6 +33,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// RMoE-NP-r "detach-r" (routers.md 2.9): the residual enters the forward pass but no gradient
     /// flows back through it into the previous layer's router.
     public var npResidualDetach = false
+    /// Residual dropout: each attention output and each FFN/MoE output is dropped with this
+    /// probability (inverted dropout, training only) before it is added to the residual stream.
+    public var dropout = 0.0
     /// SMoE-MLP: hidden width H of the router MLP, and dropout on its hidden activations.
     public var mlpDim = 256
     public var mlpDropout = 0.0
@@ -105,6 +108,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try need(["torch", "normal"].contains(routerInit), "router_init = '\(routerInit)' is unknown; use torch or normal")
         try need(["normal", "fastmoe", "torch"].contains(expertInit), "expert_init = '\(expertInit)' is unknown; use normal, fastmoe or torch")
         try need(["paper", "code"].contains(cosineForm), "cosine_form = '\(cosineForm)' is unknown; use paper or code")
+        try need(dropout >= 0 && dropout < 1, "dropout = \(dropout) must be in [0, 1)")
         try need(mlpDropout >= 0 && mlpDropout < 1, "mlp_dropout = \(mlpDropout) must be in [0, 1)")
         try need(mlpDim >= 1 && xmoeDim >= 1 && hyperDim >= 1, "mlp_dim, xmoe_dim and hyper_dim must be positive")
         try need(tauInit > 0 && xmoeBalanceTau > 0, "tau_init and xmoe_balance_tau must be positive")

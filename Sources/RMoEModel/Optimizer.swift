@@ -11,12 +11,20 @@ public final class AdamW<S: KernelScalar> {
     /// Updates done so far (the bias corrections use step = updates + 1).
     public var updates = 0
     public var beta1: Double, beta2: Double, eps: Double, weightDecay: Double
+    /// Learning-rate multiplier of each tensor of the layout (1 unless set, e.g. by `router_lr_scale`).
+    public var lrScale: [Double]
 
     public init(layout: TensorLayout, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 0) {
         self.layout = layout
         expAvg = Slab(layout)
         expAvgSq = Slab(layout)
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+        lrScale = Array(repeating: 1, count: layout.specs.count)
+    }
+
+    /// Sets the learning-rate multiplier of the tensors named in `names`.
+    public func setLearningRateScale(_ scale: Double, for names: Set<String>) {
+        for (i, spec) in layout.specs.enumerated() where names.contains(spec.name) { lrScale[i] = scale }
     }
 
     /// Global L2 norm of the trainable gradients (Double accumulation, thread-count independent).
@@ -43,13 +51,13 @@ public final class AdamW<S: KernelScalar> {
         return norm
     }
 
-    /// One update of every trainable tensor with learning rate `lr`.
+    /// One update of every trainable tensor with learning rate `lr` (times the tensor's `lrScale`).
     public func step(params: Slab<S>, grads: Slab<S>, lr: Double) {
         updates += 1
         let bc1 = 1 - pow(beta1, Double(updates)), bc2 = 1 - pow(beta2, Double(updates))
         for (i, spec) in layout.specs.enumerated() where spec.trainable {
             S.adamw(params.pointer(at: i), expAvg.pointer(at: i), expAvgSq.pointer(at: i), grads.pointer(at: i), spec.count,
-                    lr: S(lr), beta1: S(beta1), beta2: S(beta2), eps: S(eps),
+                    lr: S(lr * lrScale[i]), beta1: S(beta1), beta2: S(beta2), eps: S(eps),
                     weightDecay: S(spec.decay ? weightDecay : 0),
                     biasCorrection1: S(bc1), biasCorrection2: S(bc2))
         }

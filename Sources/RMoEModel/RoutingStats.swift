@@ -10,6 +10,8 @@ public final class RoutingStats: @unchecked Sendable {
     public private(set) var counts: [[Int]]
     public private(set) var entropySum: [Double]
     public private(set) var balanceSum: [Double]
+    /// Summed over tokens: the probability mass softmax(z) puts on the k selected experts.
+    public private(set) var topKMassSum: [Double]
     public private(set) var tokens = 0
     public private(set) var batches = 0
 
@@ -18,6 +20,7 @@ public final class RoutingStats: @unchecked Sendable {
         counts = Array(repeating: Array(repeating: 0, count: experts), count: layers)
         entropySum = Array(repeating: 0, count: layers)
         balanceSum = Array(repeating: 0, count: layers)
+        topKMassSum = Array(repeating: 0, count: layers)
     }
 
     func add<S: KernelScalar>(layer l: Int, probs: UnsafePointer<S>, routing: Routing, balance: Double, tokens T: Int) {
@@ -31,6 +34,12 @@ public final class RoutingStats: @unchecked Sendable {
             }
         }
         entropySum[l] += h
+        var mass = 0.0
+        let k = routing.topK
+        for t in 0..<T {
+            for j in 0..<k { mass += Double(probs[t * E + Int(routing.idx[t * k + j])]) }
+        }
+        topKMassSum[l] += mass
         balanceSum[l] += balance
         if l == layers - 1 { tokens += T; batches += 1 }
     }
@@ -44,6 +53,8 @@ public final class RoutingStats: @unchecked Sendable {
     }
     /// Mean routing entropy (nats) per layer.
     public var meanEntropy: [Double] { entropySum.map { tokens > 0 ? $0 / Double(tokens) : .nan } }
+    /// Mean top-k probability mass per layer (k/E for a uniform router, 1 for a one-hot one).
+    public var meanTopKMass: [Double] { topKMassSum.map { tokens > 0 ? $0 / Double(tokens) : .nan } }
     /// Mean balance loss per layer (1/k at perfect balance).
     public var meanBalance: [Double] { balanceSum.map { batches > 0 ? $0 / Double(batches) : .nan } }
 
@@ -61,6 +72,8 @@ public final class RoutingStats: @unchecked Sendable {
         public var entropy: Double
         /// Mean balance loss times k: 1.0 means perfectly balanced (routers.md 1.6 (a) is 1/k there).
         public var balance: Double
+        /// Mean probability mass of softmax(z) on the k selected experts (k/E = uniform routing).
+        public var topKMass: Double
     }
 
     /// Per-layer summaries.
@@ -72,7 +85,7 @@ public final class RoutingStats: @unchecked Sendable {
             let variance = c.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
             return Layer(tokensPerExpert: c, cv: mean > 0 ? variance.squareRoot() / mean : 0,
                          maxShare: total > 0 ? Double(c.max() ?? 0) / total : 0, deadExperts: c.filter { $0 == 0 }.count,
-                         entropy: meanEntropy[l], balance: meanBalance[l] * Double(topK))
+                         entropy: meanEntropy[l], balance: meanBalance[l] * Double(topK), topKMass: meanTopKMass[l])
         }
     }
 }

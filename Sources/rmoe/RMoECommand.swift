@@ -1,5 +1,6 @@
 import ArgumentParser
 import RMoECore
+import RMoEExperiments
 
 @main
 struct RMoECommand: ParsableCommand {
@@ -7,6 +8,7 @@ struct RMoECommand: ParsableCommand {
         commandName: "rmoe",
         abstract: "Mixture-of-Experts language models on the CPU: train, evaluate, benchmark.",
         discussion: "Configs: defaults < --config FILE < --set key=value and the named options. `rmoe config --fields` lists every field.",
+        version: Provenance.versionLine,
         subcommands: [Train.self, Sweep.self, Eval.self, Analyze.self, Grads.self, RoutersCommand.self, CorpusCommand.self, ConfigCommand.self, Bench.self]
     )
 }

@@ -51,7 +51,12 @@ struct Sweep: ParsableCommand {
         let runner = try SweepRunner(spec: spec, out: dir, overrides: assignments, shard: try shard.map(Shard.parse),
                                      dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet))
         if analyze { runner.analyzeTokens = analyzeTokens }
-        try runner.run()
+        do {
+            try runner.run()
+        } catch let d as SweepDiverged {
+            print(try String(contentsOfFile: dir + "/table.md", encoding: .utf8))
+            throw d
+        }
         print(try String(contentsOfFile: dir + "/table.md", encoding: .utf8))
         print("summary: \(dir)/summary.csv   plots: \(dir)/plots/")
     }

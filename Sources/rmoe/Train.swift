@@ -7,7 +7,14 @@ import RMoEExperiments
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train one model; writes config.json, metrics.jsonl, checkpoints and final.json to the run folder.",
-        discussion: "Resume an interrupted run with `rmoe train --resume DIR` (optionally with a larger --steps); it continues bitwise as if never stopped.")
+        discussion: """
+        Resume an interrupted run with `rmoe train --resume DIR`: it continues bitwise as if never stopped. A resumed \
+        run may change only its length (--steps), --threads, the logging, evaluation and checkpoint intervals, keep_steps \
+        and the final evaluation; the saved state must belong to the run. A larger --steps extends even a finished run: \
+        under the constant schedule bitwise as a run planned that long; a cosine run keeps its first horizon \
+        (schedule_steps), so its learning rate stays at lr_min past it. A run whose loss, gradient or parameters become \
+        non-finite stops with exit code 1, keeps its last finite checkpoint and is marked diverged in final.json.
+        """)
 
     @OptionGroup var options: ConfigOptions
     @OptionGroup var data: DataOptions
@@ -21,23 +28,29 @@ struct Train: ParsableCommand {
     func run() throws {
         let config: RunConfig
         let dir: String
+        var notes: [String] = []
         if let resume {
             let files = RunFiles(resume)
             guard files.exists(files.config) else {
                 throw RMoEError("\(resume) is not a run folder (no config.json); give the folder `rmoe train` wrote")
             }
-            let text = try String(contentsOfFile: files.config, encoding: .utf8)
-            var c = try RunConfig.fromJSON(text, origin: files.config)
-            // A resumed run keeps its config; only the length and the thread count may change.
-            for a in options.allAssignments + (threads.map { ["threads=\($0)"] } ?? []) {
-                let key = String(a.prefix { $0 != "=" })
-                guard key == "steps" || key == "threads" else {
-                    throw RMoEError("a resumed run keeps its config, so '\(key)' cannot change; start a new run (--out) to train with \(a)")
-                }
-                try c.apply(assignment: a)
-            }
             if options.config != nil { throw RMoEError("--config cannot be combined with --resume; the run's own config.json is used") }
-            try c.validate()
+            let text = try String(contentsOfFile: files.config, encoding: .utf8)
+            let saved = try RunConfig.fromJSON(text, origin: files.config)
+            // A resumed run keeps its config; only RunConfig.resumableFields may change.
+            var requested = saved
+            for a in options.allAssignments + (threads.map { ["threads=\($0)"] } ?? []) { try requested.apply(assignment: a) }
+            let (c, n) = try RunConfig.continuation(saved: saved, requested: requested, origin: "run \(resume)")
+            notes = n
+            switch files.ending {
+            case .diverged(let step, let cause)?:
+                throw RMoEError("run \(resume) diverged at step \(step) (\(cause)), so it cannot be resumed; start a new run with a lower lr or with grad_clip")
+            case .complete(let step)? where step >= c.steps:
+                print("run \(resume) is already complete at step \(step); raise --steps to train further")
+                return
+            default:
+                if let note = try files.reopen(toSteps: c.steps) { notes.append(note) }
+            }
             config = c
             dir = resume
         } else {
@@ -46,9 +59,9 @@ struct Train: ParsableCommand {
             config = c
             dir = out ?? "runs/\(config.corpus)-\(config.model.router)-s\(config.seed)"
             let files = RunFiles(dir)
-            if files.exists(files.config) || files.exists(files.trainState) {
+            if files.exists(files.config) || files.exists(files.trainState) || files.exists(files.final) {
                 if overwrite {
-                    for f in [files.config, files.metrics, files.final, files.model, files.trainState] { try? FileManager.default.removeItem(atPath: f) }
+                    try files.clear()
                 } else {
                     throw RMoEError("run folder \(dir) already holds a run; continue it with --resume \(dir), pick another --out, or pass --overwrite")
                 }
@@ -57,13 +70,8 @@ struct Train: ParsableCommand {
         let corpus = try CorpusCatalog.load(config.corpus, dataDir: data.dataDir, synthetic: config.synthetic, seqLen: config.model.seqLen)
         let progress = ProgressPrinter(quiet: quiet)
         let trainer = try Trainer(config: config, corpus: corpus, files: RunFiles(dir), progress: progress)
-        if resume != nil {
-            let s = try trainer.resume()
-            if s >= config.steps && FileManager.default.fileExists(atPath: RunFiles(dir).final) {
-                print("run \(dir) is already complete at step \(s); raise --steps to train further")
-                return
-            }
-        }
+        trainer.notes = notes
+        if resume != nil { _ = try trainer.resume() }
         let r = try trainer.run()!
         print(Report.summaryLine(r, corpus: corpus, dir: dir))
     }

@@ -74,7 +74,7 @@ struct SweepTests {
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
-    @Test("temporary files of killed writers are removed; those of live processes stay")
+    @Test("temporary files of this host's killed writers are removed; live processes' and other hosts' stay")
     func staleTemporaries() throws {
         let dir = Fixtures.tempDir()
         let p = Process()
@@ -82,12 +82,15 @@ struct SweepTests {
         try p.run()
         p.waitUntilExit()
         let dead = p.processIdentifier, me = getpid()
-        for name in ["model.safetensors.tmp-\(dead)", "final.json.tmp-\(me)", "table.md.tmp-1", "notes.tmp-x"] {
+        let mine = URL(fileURLWithPath: AtomicFile.temporaryPath(for: "/x")).lastPathComponent.dropFirst("x".count)  // ".tmp-<host>-<pid>"
+        let host = mine.dropFirst(".tmp-".count).dropLast("-\(me)".count)
+        for name in ["model.safetensors.tmp-\(host)-\(dead)", "final.json.tmp-\(host)-\(me)", "table.md.tmp-otherhost-\(dead)",
+                     "notes.tmp-x", "old.tmp-\(dead)"] {
             FileManager.default.createFile(atPath: dir + "/" + name, contents: Data("x".utf8))
         }
         removeStaleTemporaries(in: dir)
         let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-        #expect(left == ["final.json.tmp-\(me)", "notes.tmp-x", "table.md.tmp-1"])
+        #expect(left == ["final.json.tmp-\(host)-\(me)", "notes.tmp-x", "old.tmp-\(dead)", "table.md.tmp-otherhost-\(dead)"])
     }
 
     @Test("two shards share a folder; the report covers every run; --report rebuilds it")
@@ -107,8 +110,8 @@ struct SweepTests {
             let svg = try String(contentsOfFile: dir + "/plots/" + f, encoding: .utf8)
             #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), "\(f)")
         }
-        // A different grid in the same folder is refused.
-        let other = try Fixtures.runCLI(["sweep", "smoke", "--out", dir, "--set", "steps=12", "--quiet"])
-        #expect(other.status != 0 && other.err.contains("different config"), "\(other.err)")
+        // A different config in the same folder is refused, naming the field.
+        let other = try Fixtures.runCLI(["sweep", "smoke", "--out", dir, "--set", "lr=0.01", "--quiet"])
+        #expect(other.status != 0 && other.err.contains("different config") && other.err.contains("lr "), "\(other.err)")
     }
 }

@@ -31,7 +31,9 @@ enum ModelFixtures {
     /// from one forward/backward). Returns (error, tensor name, index).
     /// Frozen tensors are skipped (their gradient is zero by definition; callers check that).
     /// `beforeDifferences` runs after the analytic pass (rmoe-detach freezes its states there).
-    static func worstGradientError(_ m: LanguageModel<Double>, h: Double = 1e-5,
+    /// `trainingDifferences`: the differenced passes run in training mode too (dropout: the same masks,
+    /// which depend only on seed, step and position).
+    static func worstGradientError(_ m: LanguageModel<Double>, h: Double = 1e-5, trainingDifferences: Bool = false,
                                    beforeDifferences: () -> Void = {}) -> (error: Double, name: String, index: Int) {
         m.grads.zero()
         m.forward(training: true)
@@ -44,8 +46,8 @@ enum ModelFixtures {
             let p = m.params.pointer(at: pos), g = m.grads.pointer(at: pos)
             for j in 0..<spec.count {
                 let saved = p[j]
-                p[j] = saved + h; let lp = m.forward(training: false)
-                p[j] = saved - h; let lm = m.forward(training: false)
+                p[j] = saved + h; let lp = m.forward(training: trainingDifferences)
+                p[j] = saved - h; let lm = m.forward(training: trainingDifferences)
                 p[j] = saved
                 let numeric = (lp - lm) / (2 * h)
                 let err = abs(g[j] - numeric) / max(abs(g[j]), abs(numeric), floor)
@@ -66,5 +68,29 @@ struct ModelGradientTests {
         ModelFixtures.fillBatch(m, seed: 2)
         let worst = ModelFixtures.worstGradientError(m)
         #expect(worst.error < 1e-6, "worst: \(worst)")
+    }
+
+    @Test("residual dropout: every parameter, dense and MoE, with the masks of one step", arguments: ["dense", "smoe", "rmoe"])
+    func residualDropout(router: String) throws {
+        var config = ModelFixtures.tiny(router: router)
+        config.dropout = 0.3
+        let m = try LanguageModel<Double>(config: config)
+        m.initialize(seed: 1)
+        m.context.seed = 7; m.context.step = 3
+        ModelFixtures.fillBatch(m, seed: 2)
+        let worst = ModelFixtures.worstGradientError(m, trainingDifferences: true)
+        #expect(worst.error < 1e-6, "worst: \(worst)")
+        // Dropout acts in training only, and its masks change with the step.
+        let evalLoss = m.forward(training: false)
+        let trainLoss = m.forward(training: true)
+        m.context.step = 4
+        let otherStep = m.forward(training: true)
+        #expect(evalLoss != trainLoss && trainLoss != otherStep)
+        var plain = config
+        plain.dropout = 0
+        let p = try LanguageModel<Double>(config: plain)
+        p.initialize(seed: 1)
+        ModelFixtures.fillBatch(p, seed: 2)
+        #expect(p.forward(training: false) == evalLoss)
     }
 }

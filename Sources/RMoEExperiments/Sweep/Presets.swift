@@ -11,6 +11,8 @@ public enum Presets {
         ("ablation-words", String(decoding: PackageResources.ablation_words_json, as: UTF8.self)),
         ("depth", String(decoding: PackageResources.depth_json, as: UTF8.self)),
         ("recurrence", String(decoding: PackageResources.recurrence_json, as: UTF8.self)),
+        ("scale", String(decoding: PackageResources.scale_json, as: UTF8.self)),
+        ("scale-causes", String(decoding: PackageResources.scale_causes_json, as: UTF8.self)),
     ]
 
     public static func text(_ name: String) -> String? { all.first { $0.name == name }?.text }

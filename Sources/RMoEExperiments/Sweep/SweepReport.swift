@@ -15,6 +15,8 @@ public enum SweepReport {
         public var metrics: [[String: Any]]
         /// analysis.json of the run (`rmoe sweep --analyze`), if any.
         public var analysis: [String: Any]?
+        /// Stopped by a non-finite value (final.json status "diverged"): no metrics, counted apart.
+        public var diverged: Bool { (final["status"] as? String) == "diverged" }
         func num(_ k: String) -> Double { (final[k] as? NSNumber)?.doubleValue ?? .nan }
         func analysisNum(_ k: String) -> Double { (analysis?[k] as? NSNumber)?.doubleValue ?? .nan }
         var group: String { ([label] + point.map { "\($0.0)=\($0.1)" }).joined(separator: " ") }
@@ -33,6 +35,11 @@ public enum SweepReport {
     ]
 
     public static func load(dir: String) throws -> (name: String, entries: [Entry], pending: [String]) {
+        let r = try loadWithSpec(dir: dir)
+        return (r.spec.name, r.entries, r.pending)
+    }
+
+    static func loadWithSpec(dir: String) throws -> (spec: SweepSpec, entries: [Entry], pending: [String]) {
         guard let data = FileManager.default.contents(atPath: dir + "/sweep.json"),
               let sweep = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let ids = sweep["runs"] as? [String], let specObj = sweep["spec"] else {
@@ -54,38 +61,50 @@ public enum SweepReport {
                                  point: run?.point ?? [], config: config, final: final, metrics: MetricsLog.read(files.metrics),
                                  analysis: analysis))
         }
-        return (spec.name, entries, pending)
+        return (spec, entries, pending)
     }
 
     public static func write(dir: String) throws {
-        let (name, entries, pending) = try load(dir: dir)
+        let (spec, entries, pending) = try loadWithSpec(dir: dir)
         try writeFileAtomically(dir + "/summary.csv", csv(entries))
-        try writeFileAtomically(dir + "/table.md", table(name: name, entries: entries, pending: pending))
+        var t = table(name: spec.name, entries: entries, pending: pending)
+        t += PairedStats.section(entries: entries, baseline: spec.baseline ?? defaultBaseline(entries))
+        try writeFileAtomically(dir + "/table.md", t)
         try FileManager.default.createDirectory(atPath: dir + "/plots", withIntermediateDirectories: true)
         for (file, svg) in SweepPlots.all(entries) { try writeFileAtomically(dir + "/plots/" + file, svg) }
     }
 
+    /// The router the paired differences compare against: smoe when the sweep has it, else the first label.
+    static func defaultBaseline(_ entries: [Entry]) -> String? {
+        entries.contains { $0.label == "smoe" } ? "smoe" : entries.first?.label
+    }
+
     // MARK: summary.csv
+
+    /// One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF; quotes doubled.
+    public static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
 
     static func csv(_ entries: [Entry]) -> String {
         let axes = entries.first?.point.map(\.0) ?? []
         let metric = entries.first?.final["metric"] as? String ?? "metric"
         var header = ["run", "router_label", "router", "seed"] + axes
-        header += ["corpus", "metric", "valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
+        header += ["status", "corpus", "metric", "valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
                    "trainable_params", "frozen_params", "router_params", "model_memory_mb", "peak_rss_mb", "seconds_per_1k_steps", "router_share",
                    "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "steps",
                    "mi_mean_offdiag", "top1_mi_mean_offdiag", "expert_similarity_mean"]
-        var lines = [header.joined(separator: ",")]
+        var lines = [header.map(csvField).joined(separator: ",")]
         func fmt(_ v: Any?) -> String {
             switch v {
             case let n as NSNumber: return CFNumberIsFloat(n) ? String(format: "%.6g", n.doubleValue) : "\(n.intValue)"
-            case let s as String: return s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            case let s as String: return csvField(s)
             default: return ""
             }
         }
         for e in entries {
-            var row = [e.id, e.label, fmt(e.config["router"]), "\(e.seed)"] + e.point.map(\.1)
-            row += [fmt(e.final["corpus"]), metric]
+            var row = [csvField(e.id), csvField(e.label), fmt(e.config["router"]), "\(e.seed)"] + e.point.map { csvField($0.1) }
+            row += [e.diverged ? "diverged" : "complete", fmt(e.final["corpus"]), metric]
             for k in ["valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
                       "trainable_params", "frozen_params", "router_params"] { row.append(fmt(e.final[k])) }
             row.append(String(format: "%.1f", e.num("model_memory_bytes") / 1e6))
@@ -117,15 +136,16 @@ public enum SweepReport {
         let digits = words ? 2 : 4
         var groups: [String] = []
         for e in entries where !groups.contains(e.group) { groups.append(e.group) }
-        let synthetic = first.final["test_gap_loss"] != nil
-        struct Row { var group: String; var point: String; var label: String; var valid, test, gap: (mean: Double, std: Double); var n: Int
+        let synthetic = entries.contains { $0.final["test_gap_loss"] != nil }
+        struct Row { var group: String; var point: String; var label: String; var valid, test, gap: (mean: Double, std: Double); var n: Int; var diverged: Int
                      var params, routerParams, memMB, peakMB, secPer1k, share: Double; var mi, sim: (mean: Double, std: Double) }
         let rows: [Row] = groups.map { g in
-            let es = entries.filter { $0.group == g }
+            let all = entries.filter { $0.group == g }
+            let es = all.filter { !$0.diverged }.isEmpty ? all : all.filter { !$0.diverged }
             let f = es[0]
             return Row(group: g, point: f.pointKey, label: f.label,
                        valid: meanStd(es.map { $0.num("valid_\(metric)") }), test: meanStd(es.map { $0.num("test_\(metric)") }),
-                       gap: meanStd(es.map { $0.num("test_gap_loss") }), n: es.count,
+                       gap: meanStd(es.map { $0.num("test_gap_loss") }), n: es.filter { !$0.diverged }.count, diverged: all.filter(\.diverged).count,
                        params: f.num("trainable_params") + f.num("frozen_params"), routerParams: f.num("router_params"),
                        memMB: meanStd(es.map { $0.num("model_memory_bytes") / 1e6 }).mean,
                        peakMB: meanStd(es.map { $0.num("peak_rss_bytes") / 1e6 }).mean,
@@ -152,7 +172,7 @@ public enum SweepReport {
         }
         let corpus = first.final["corpus"] as? String ?? ""
         var t = "# \(name): \(corpus), \(metric.uppercased()) (lower is better)\n\n"
-        t += "Mean ± std over seeds of the final evaluation (valid and test splits in full, on the best-validation checkpoint); "
+        t += "Mean ± std over the seeds that completed (diverged seeds are counted in the seeds column and excluded from the means) of the final evaluation (valid and test splits in full, on the best-validation checkpoint); "
         t += "the best mean of each column in bold. The last column is the paper's \(words ? "WikiText-103 test PPL" : "enwik8 test BPC") "
         t += "for the router and its rank among the routers shown (Table 1; ablations from Tables 5-6), for the ordering only: "
         t += "the paper's models are far larger. Memory: parameters, gradients, AdamW moments and activations of the run "
@@ -162,7 +182,8 @@ public enum SweepReport {
         t += "| router | seeds | valid \(metric) | test \(metric) |\(gapHeader) params M (router M) | memory MB (peak RSS) | s / 1k steps | router share | paper (rank) |\n"
         t += "|---|---|---|---|" + (synthetic ? "---|" : "") + (analysed ? "---|---|" : "") + "---|---|---|---|---|\n"
         for r in rows {
-            t += "| \(r.group) | \(r.n) | \(cell(r.valid, best: bestValid[r.point])) | \(cell(r.test, best: bestTest[r.point])) | "
+            let seeds = r.diverged > 0 ? "\(r.n + r.diverged) (\(r.diverged) diverged)" : "\(r.n)"
+            t += "| \(r.group) | \(seeds) | \(cell(r.valid, best: bestValid[r.point])) | \(cell(r.test, best: bestTest[r.point])) | "
             if synthetic { t += cell(r.gap, best: nil) + " | " }
             if analysed {
                 func three(_ v: (mean: Double, std: Double)) -> String {

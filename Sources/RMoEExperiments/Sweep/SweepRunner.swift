@@ -35,15 +35,23 @@ public final class SweepRunner {
         self.progress = progress
     }
 
-    /// Whether a saved config is this run's (the saved one carries the corpus's vocabulary size).
-    static func sameRun(_ saved: RunConfig, _ planned: RunConfig) -> Bool {
-        var s = saved
-        s.model.vocab = planned.model.vocab
-        return s == planned
-    }
+    /// The config each run continues with (its saved config with the sweep's resumable changes,
+    /// e.g. a larger `steps`), by run id; filled by `run()`.
+    private var effective: [String: RunConfig] = [:]
+    /// What changing a saved run's config does (printed once per run).
+    private var continuationNotes: [String: [String]] = [:]
 
     public func runFiles(_ r: SweepSpec.Run) -> RunFiles { RunFiles(out + "/runs/" + r.id) }
-    public func isComplete(_ r: SweepSpec.Run) -> Bool { FileManager.default.fileExists(atPath: runFiles(r).final) }
+    func config(of r: SweepSpec.Run) -> RunConfig { effective[r.id] ?? r.config }
+    /// Ended: trained to its steps, or diverged (a diverged run is not retried; its folder records why).
+    public func isComplete(_ r: SweepSpec.Run) -> Bool {
+        switch runFiles(r).ending {
+        case .complete(let step)?: return step >= config(of: r).steps
+        case .diverged?: return true
+        case nil: return false
+        }
+    }
+    func isDiverged(_ r: SweepSpec.Run) -> Bool { if case .diverged? = runFiles(r).ending { true } else { false } }
     func hasAnalysis(_ r: SweepSpec.Run) -> Bool { FileManager.default.fileExists(atPath: runFiles(r).dir + "/analysis.json") }
     func finalValue(_ files: RunFiles, _ key: String) -> Any? {
         guard let d = FileManager.default.contents(atPath: files.final) else { return nil }
@@ -83,12 +91,13 @@ public final class SweepRunner {
         let mine = runs.enumerated().filter { shard?.contains($0.offset) ?? true }.map(\.element)
         for r in mine {
             let files = runFiles(r)
-            if let saved = try? String(contentsOfFile: files.config, encoding: .utf8),
-               let old = try? RunConfig.fromJSON(saved, origin: files.config), !Self.sameRun(old, r.config) {
-                throw RMoEError("run folder \(files.dir) was made with a different config (the sweep file or --set changed?); delete that folder or use another --out")
-            }
+            guard let text = try? String(contentsOfFile: files.config, encoding: .utf8) else { continue }
+            let saved = try RunConfig.fromJSON(text, origin: files.config)
+            let (c, notes) = try RunConfig.continuation(saved: saved, requested: r.config, origin: "run folder \(files.dir) (the sweep file or --set changed?)")
+            effective[r.id] = c
+            continuationNotes[r.id] = notes
         }
-        let todo = mine.filter { !isComplete($0) || (analyzeTokens != nil && !hasAnalysis($0)) }
+        let todo = mine.filter { !isComplete($0) || (analyzeTokens != nil && !hasAnalysis($0) && !isDiverged($0)) }
         let toTrain = todo.filter { !isComplete($0) }.count
         let analysisOnly = todo.count - toTrain
         progress.line("sweep \(spec.name): \(runs.count) runs\(shard.map { ", shard \($0.index)/\($0.count): \(mine.count)" } ?? ""), \(mine.count - toTrain) already complete, \(toTrain) to run\(analysisOnly > 0 ? ", \(analysisOnly) to analyse" : ""); output in \(out)")
@@ -96,37 +105,66 @@ public final class SweepRunner {
         var secondsPerStep: Double? = nil
         let sessionStart = System.now()
         var stepsDone = 0
+        var diverged: [String] = []
         for (k, r) in todo.enumerated() {
             let files = runFiles(r)
-            let remainingSteps = todo[k...].reduce(0) { $0 + $1.config.steps }
+            let rc = config(of: r)
+            let remainingSteps = todo[k...].reduce(0) { $0 + config(of: $1).steps }
             let eta = secondsPerStep.map { " sweep ETA " + formatDuration($0 * Double(remainingSteps)) } ?? ""
             // Run i of the whole grid's n (and, when some were already done, k of this session's).
             let i = (runs.firstIndex { $0.id == r.id } ?? k) + 1
             let session = todo.count < runs.count ? " (\(k + 1) of \(todo.count) left)" : ""
             progress.prefix = "[run \(i)/\(runs.count)\(session) \(r.id)\(eta)] "
-            let trainer = try Trainer(config: r.config, corpus: try corpus(for: r.config), files: files, progress: progress)
-            var start = r.config.steps
+            let trainer = try Trainer(config: rc, corpus: try corpus(for: rc), files: files, progress: progress)
+            var start = rc.steps
             if !isComplete(r) {
+                trainer.notes = continuationNotes[r.id] ?? []
+                if let note = try files.reopen(toSteps: rc.steps) { trainer.notes.append(note) }
                 start = try trainer.resume()
-                let result = try trainer.run()!
-                progress.prefix = ""
-                progress.line(String(format: "[run %d/%d] %@ done: valid %@ %.4f, test %.4f", i, runs.count, r.id, result.metricName,
-                                     result.validMetric, result.testMetric))
+                do {
+                    let result = try trainer.run()!
+                    progress.prefix = ""
+                    progress.line(String(format: "[run %d/%d] %@ done: valid %@ %.4f, test %.4f", i, runs.count, r.id, result.metricName,
+                                         result.validMetric, result.testMetric))
+                } catch let d as TrainingDiverged {
+                    // Recorded in the run's final.json; the sweep goes on with the other runs.
+                    progress.prefix = ""
+                    progress.line("[run \(i)/\(runs.count)] \(r.id) diverged: \(d)")
+                    diverged.append(r.id)
+                    done += 1
+                    continue
+                }
+            } else if isDiverged(r) {
+                done += 1
+                continue
             } else {
                 // Complete but not analysed: load the weights its final evaluation used.
                 let best = files.exists(files.best) && (finalValue(files, "eval_checkpoint") as? String) == "best"
                 try Checkpoint.load(trainer.model.params, from: try SafeTensorsFile.read(path: best ? files.best : files.model))
             }
             if let n = analyzeTokens {
-                let a = try Analyzer.analyze(model: trainer.model, corpus: try corpus(for: r.config), split: .test, tokens: n, label: r.label)
+                let a = try Analyzer.analyze(model: trainer.model, corpus: try corpus(for: rc), split: .test, tokens: n, label: r.label)
                 try writeFileAtomically(files.dir + "/analysis.json", a.json)
             }
-            stepsDone += r.config.steps - start
+            stepsDone += rc.steps - start
             if stepsDone > 0 { secondsPerStep = (System.now() - sessionStart) / Double(stepsDone) }
             progress.prefix = ""
             done += 1
         }
         try SweepReport.write(dir: out)
+        let allDiverged = mine.filter { isDiverged($0) }.map(\.id)
+        if !allDiverged.isEmpty {
+            throw SweepDiverged(runs: allDiverged, newlyDiverged: diverged.count)
+        }
         return done
+    }
+}
+
+/// A sweep ended with diverged runs: the report shows them as such; the exit code says so.
+public struct SweepDiverged: Error, CustomStringConvertible {
+    public let runs: [String]
+    public let newlyDiverged: Int
+    public var description: String {
+        "\(runs.count) run(s) of the sweep diverged (\(runs.prefix(5).joined(separator: ", "))\(runs.count > 5 ? ", ..." : "")); their final.json says where and why, and table.md counts them; lower lr for them and rerun in a new --out"
     }
 }

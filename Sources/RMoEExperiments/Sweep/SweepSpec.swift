@@ -12,11 +12,15 @@ import RMoECore
 ///       "routers": ["smoe", "rmoe",                                names, or objects with a label and
 ///                   {"label": "rmoe-np-r0.5", "router": "rmoe-np-r", "alpha": 0.5}],   their own fields
 ///       "seeds": [1, 2, 3],
-///       "grid": {"layers": [4, 8, 12]}                             optional: any field as an axis
-///     }
+///       "grid": {"layers": [4, 8, 12]},                            optional: any field as an axis
+///       "order": "seed",                                           optional: "seed" (default) or "point"
+///       "baseline": "smoe"                                         optional: the router label table.md's
+///     }                                                            paired differences compare against
 ///
 /// Runs are ordered seed by seed (so an interrupted sweep has whole seeds done first), then by grid
-/// point, then by router; each has its own folder `runs/<label>-s<seed>[-<field><value>...]`.
+/// point, then by router; with `"order": "point"` grid point by grid point (in the order the values
+/// are listed), then seed, then router, so the first grid points finish first. Each run has its own
+/// folder `runs/<label>-s<seed>[-<field><value>...]`.
 public struct SweepSpec: Sendable {
     public struct Router: Sendable, Equatable {
         public var label: String
@@ -33,6 +37,10 @@ public struct SweepSpec: Sendable {
     public var grid: [(String, [String])]
     /// The source text, saved with the sweep.
     public var text: String
+    /// Run order: seed-major (`false`, the default) or grid-point-major (`true`).
+    public var pointMajor = false
+    /// The router label of the paired differences in table.md (default: smoe if present, else the first).
+    public var baseline: String? = nil
 
     /// One run of the sweep.
     public struct Run: Sendable {
@@ -48,9 +56,16 @@ public struct SweepSpec: Sendable {
         guard let data = text.data(using: .utf8), let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw RMoEError("sweep file \(origin) is not a JSON object; see `rmoe sweep --show smoke` for the format")
         }
-        let known: Set<String> = ["name", "description", "base", "routers", "seeds", "grid"]
+        let known: Set<String> = ["name", "description", "base", "routers", "seeds", "grid", "order", "baseline"]
         if let extra = obj.keys.sorted().first(where: { !known.contains($0) }) {
-            throw RMoEError("sweep file \(origin): unknown key '\(extra)'; a sweep has name, description, base, routers, seeds and grid")
+            throw RMoEError("sweep file \(origin): unknown key '\(extra)'; a sweep has name, description, base, routers, seeds, grid, order and baseline")
+        }
+        var pointMajor = false
+        if let o = obj["order"] {
+            guard let order = o as? String, ["seed", "point"].contains(order) else {
+                throw RMoEError("sweep file \(origin): \"order\" must be \"seed\" (seed by seed) or \"point\" (grid point by grid point)")
+            }
+            pointMajor = order == "point"
         }
         func str(_ v: Any, _ what: String) throws -> String {
             if let b = v as? Bool, CFGetTypeIDIsBool(v) { return b ? "true" : "false" }
@@ -94,8 +109,15 @@ public struct SweepSpec: Sendable {
                 grid.append((k, try vs.map { try str($0, "grid.\(k)") }))
             }
         }
+        var baseline: String? = nil
+        if let b = obj["baseline"] {
+            guard let label = b as? String, routers.contains(where: { $0.label == label }) else {
+                throw RMoEError("sweep file \(origin): \"baseline\" must be one of the router labels (\(routers.map(\.label).joined(separator: ", ")))")
+            }
+            baseline = label
+        }
         let spec = SweepSpec(name: name, description: obj["description"] as? String ?? "", base: base, routers: routers,
-                             seeds: seeds, grid: grid, text: text)
+                             seeds: seeds, grid: grid, text: text, pointMajor: pointMajor, baseline: baseline)
         _ = try spec.runs(origin: origin)  // every run's config must resolve
         return spec
     }
@@ -107,9 +129,11 @@ public struct SweepSpec: Sendable {
             points = points.flatMap { p in values.map { p + [(field, $0)] } }
         }
         var out: [Run] = []
-        for seed in seeds {
-            for point in points {
-                for r in routers {
+        let order: [(seed: Int, point: [(String, String)])] = pointMajor
+            ? points.flatMap { p in seeds.map { (seed: $0, point: p) } }
+            : seeds.flatMap { s in points.map { (seed: s, point: $0) } }
+        for (seed, point) in order {
+            for r in routers {
                     var c = RunConfig()
                     for (k, v) in base { try c.set(k, text: v, origin: "\(origin) base") }
                     for (k, v) in r.settings { try c.set(k, text: v, origin: "\(origin) router \(r.label)") }
@@ -119,7 +143,6 @@ public struct SweepSpec: Sendable {
                     try c.validate()
                     let suffix = point.map { "-\($0.0.replacingOccurrences(of: "_", with: ""))\(Self.sanitize($0.1))" }.joined()
                     out.append(Run(id: "\(r.label)-s\(seed)\(suffix)", label: r.label, seed: seed, point: point, config: c))
-                }
             }
         }
         return out

@@ -98,6 +98,12 @@ public enum Routers {
     /// (name, one-line description with its reference) for `rmoe routers`.
     public static var descriptions: [(name: String, summary: String)] { families.flatMap { $0.members } }
 
+    /// Names of every router tensor of a config (per-layer and shared); empty for a dense model.
+    public static func tensorNames(_ c: ModelConfig) -> Set<String> {
+        guard !c.isDense, let f = family(of: c.router) else { return [] }
+        return Set(((0..<c.layers).flatMap { f.layerSpecs(c, layer: $0) } + f.sharedSpecs(c)).map(\.name))
+    }
+
     /// Parameters of the routers of a config (per-layer and shared), optionally only trainable ones.
     public static func parameterCount(_ c: ModelConfig, trainable: Bool? = nil) -> Int {
         guard let f = family(of: c.router) else { return 0 }
