@@ -11,4 +11,10 @@ struct RMoECommand: ParsableCommand {
         version: Provenance.versionLine,
         subcommands: [Train.self, Sweep.self, Eval.self, Analyze.self, Grads.self, RoutersCommand.self, CorpusCommand.self, ConfigCommand.self, Bench.self]
     )
+
+    static func main() {
+        // OpenBLAS's generic kernels on a CPU it does not know are ~3x slower: re-execute with the right ones.
+        BLASCore.reexecIfGeneric()
+        main(nil)
+    }
 }

@@ -45,13 +45,22 @@ enum Fixtures {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
+    /// The environment of CLI children: this process's, with its BLAS kernels pinned, so that the child
+    /// (which would otherwise re-execute itself with faster kernels on a CPU OpenBLAS does not know)
+    /// computes bitwise what this process computes.
+    static var cliEnvironment: [String: String] {
+        var e = ProcessInfo.processInfo.environment
+        e["OPENBLAS_CORETYPE"] = e["OPENBLAS_CORETYPE"] ?? BLASCore.current
+        return e
+    }
+
     /// Runs the CLI; returns (exit status, stdout, stderr).
     static func runCLI(_ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        var e = ProcessInfo.processInfo.environment
+        var e = cliEnvironment
         for (k, v) in env { e[k] = v }
         p.environment = e
         let dir = tempDir("cli")

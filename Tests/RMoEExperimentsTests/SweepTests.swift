@@ -50,6 +50,7 @@ struct SweepTests {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Fixtures.executable)
             p.arguments = ["sweep", "smoke", "--out", dir, "--quiet"]
+            p.environment = Fixtures.cliEnvironment
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
