@@ -228,10 +228,12 @@ public func rk_parallel_for_swift(_ n: Int, _ ctx: UnsafeMutableRawPointer?,
 /// The toolkit's one parallel runtime (an OpenMP team; OpenBLAS pinned to one thread).
 public enum Runtime {
     /// Sets the number of threads for all parallel kernels (and pins BLAS to one thread).
-    public static func setThreads(_ n: Int) { rk_set_threads(Int32(max(1, n))) }
+    /// The most threads a run may ask for.
+    public static let maxThreads = 4096
+    public static func setThreads(_ n: Int) { rk_set_threads(Int32(min(max(1, n), maxThreads))) }
     public static var threads: Int { Int(rk_get_threads()) }
     /// Threads of OpenBLAS itself; only benchmarks that compare with threaded BLAS change it.
-    public static func setBLASThreads(_ n: Int) { rk_set_blas_threads(Int32(max(1, n))) }
+    public static func setBLASThreads(_ n: Int) { rk_set_blas_threads(Int32(min(max(1, n), maxThreads))) }
     /// FMA peak of the current thread team, measured now (GFLOP/s).
     public static func measureFMAPeak(seconds: Double = 0.3) -> Double { rk_fma_peak_gflops(seconds) }
     /// Logical CPUs of the machine.

@@ -35,3 +35,17 @@ public enum MachineInfo {
         return nil
     }
 }
+
+/// Refuses allocations the machine cannot hold, before they are made.
+public enum MemoryBudget {
+    /// Throws when `bytes` exceeds the memory available now (or any sane size); `what` names the consumer.
+    public static func check(bytes: Double, what: String) throws {
+        let gb = { (b: Double) in String(format: "%.1f GB", b / 1e9) }
+        guard bytes.isFinite, bytes < 9e18 else {
+            throw RMoEError("\(what) needs more memory than any machine has; use smaller sizes")
+        }
+        if let available = MachineInfo.availableMemoryBytes, bytes > Double(available) {
+            throw RMoEError("\(what) needs \(gb(bytes)), \(gb(Double(available))) available; use smaller sizes (or a machine with more memory)")
+        }
+    }
+}

@@ -81,9 +81,9 @@ public struct SafeTensorsFile: Sendable {
         }
         let json: Any
         do {
-            json = try JSONSerialization.jsonObject(with: Data(headerBytes))
-        } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            json = try JSON.parse(Array(headerBytes), origin: "header").foundation
+        } catch let e as RMoEError {
+            let detail = e.message.replacingOccurrences(of: "header is not valid JSON ", with: "").components(separatedBy: "; fix the file").first ?? ""
             throw fail("has a header that is not valid JSON (\(detail))", "it is not a safetensors file or is corrupt: re-create it")
         }
         guard let header = json as? [String: Any] else {

@@ -93,7 +93,9 @@ public enum CorpusCatalog {
             return SyntheticSource(synthetic).corpus(seqLen: seqLen)
         case "wikitext2-bytes", "wikitext2":
             let files = try locateWikiText(dataDir: dataDir)
-            let splits = try files.map { try readMaybeGzip($0) }
+            let splits = try zip(files, ["train", "valid", "test"]).map { path, split in
+                try readMaybeGzip(path, limit: min(decompressionLimit, 2 * wikiText2Sizes[split]!))
+            }
             if name == "wikitext2-bytes" {
                 return Corpus(name: name, level: .bytes, vocabSize: 256,
                               train: splits[0].map { Int32($0) }, valid: splits[1].map { Int32($0) },
@@ -123,13 +125,31 @@ public enum CorpusCatalog {
         throw RMoEError("WikiText-2 not found (looked for wikitext-2/wiki.{train,valid,test}.tokens[.gz] in \(dirs.joined(separator: ", "))); pass --data-dir DIR or set RMOE_DATA to the folder that holds wikitext-2/")
     }
 
-    static func readMaybeGzip(_ path: String) throws -> [UInt8] {
+    /// Cap on the bytes any corpus file may decompress to: `$RMOE_MAX_DECOMPRESSED_BYTES`, else 2^31
+    /// (WikiText-103's train split, the largest known file, has 0.54 GB).
+    public static var decompressionLimit: Int {
+        if let e = ProcessInfo.processInfo.environment["RMOE_MAX_DECOMPRESSED_BYTES"], let v = Int(e), v > 0 { return v }
+        return 1 << 31
+    }
+
+    /// Known decompressed sizes of WikiText-2's files (../shared/data/README.md); twice that is their cap.
+    static let wikiText2Sizes = ["train": 10_797_148, "valid": 1_121_681, "test": 1_256_449]
+
+    /// Reads a corpus file, gunzipping `.gz` files with at most `limit` bytes out. Every error names the file.
+    static func readMaybeGzip(_ path: String, limit: Int = decompressionLimit) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RMoEError("cannot read \(path); check the file's permissions or pass another --data-dir")
         }
         let bytes = [UInt8](data)
-        if path.hasSuffix(".gz") { return try Gzip.decompress(bytes) }
-        return bytes
+        guard path.hasSuffix(".gz") else {
+            guard bytes.count <= limit else { throw RMoEError("\(path) has \(bytes.count) bytes, more than the cap of \(limit); it is not the expected file") }
+            return bytes
+        }
+        do {
+            return try Gzip.decompress(bytes, limit: limit)
+        } catch let e as RMoEError {
+            throw RMoEError("\(path): \(e.message)")
+        }
     }
 
     /// The published MD5 of enwik8's 10^8 bytes.
@@ -148,8 +168,22 @@ public enum CorpusCatalog {
             throw RMoEError("cannot read \(path); check the file's permissions")
         }
         var bytes = [UInt8](data)
-        if path.hasSuffix(".gz") { bytes = try Gzip.decompress(bytes) }
-        else if path.hasSuffix(".zip") { bytes = try Zip.extract(bytes, entry: "enwik8") }
+        do {
+            // enwik8's size is known: nothing may decompress past it.
+            if path.hasSuffix(".gz") { bytes = try Gzip.decompress(bytes, limit: 100_000_000) }
+            else if path.hasSuffix(".zip") { bytes = try Zip.extract(bytes, entry: "enwik8", limit: 100_000_000) }
+        } catch let e as RMoEError {
+            throw RMoEError("\(path): \(e.message)")
+        }
+        try verifyEnwik8(bytes, source: path)
+        let t = bytes.map { Int32($0) }
+        return Corpus(name: "enwik8", level: .bytes, vocabSize: 256, train: Array(t[0..<90_000_000]),
+                      valid: Array(t[90_000_000..<95_000_000]), test: Array(t[95_000_000..<100_000_000]),
+                      source: path)
+    }
+
+    /// Checks enwik8's size and published MD5.
+    public static func verifyEnwik8(_ bytes: [UInt8], source path: String) throws {
         guard bytes.count == 100_000_000 else {
             throw RMoEError("\(path) holds \(bytes.count) bytes, not enwik8's 100,000,000; the file is not enwik8 or is damaged: fetch it again")
         }
@@ -159,10 +193,6 @@ public enum CorpusCatalog {
         guard digest == enwik8MD5 else {
             throw RMoEError("\(path) has MD5 \(digest), not enwik8's \(enwik8MD5); the file is damaged: fetch it again")
         }
-        let t = bytes.map { Int32($0) }
-        return Corpus(name: "enwik8", level: .bytes, vocabSize: 256, train: Array(t[0..<90_000_000]),
-                      valid: Array(t[90_000_000..<95_000_000]), test: Array(t[95_000_000..<100_000_000]),
-                      source: path)
     }
 
     static func isRegularFile(_ path: String) -> Bool {

@@ -12,34 +12,46 @@ public enum CheckpointConfig {
     public static func infer(from file: SafeTensorsFile, base: RunConfig) throws -> RunConfig {
         var c = base
         let what = "checkpoint \(file.source)"
-        guard let emb = file.info("tok_emb.weight"), emb.shape.count == 2 else {
+        // Every shape read below is checked for its rank and for sizes in 1...maxWidth-ish bounds first,
+        // so a hostile file gives an error naming the tensor, never a trap or a huge allocation.
+        func shape(_ name: String, rank: Int) throws -> [Int]? {
+            guard let info = file.info(name) else { return nil }
+            guard info.shape.count == rank else {
+                throw RMoEError("\(what): tensor '\(name)' has \(info.shape.count) dimensions \(info.shape), expected \(rank); it is not a checkpoint of this model family")
+            }
+            guard info.shape.allSatisfy({ $0 >= 1 && $0 <= ModelConfig.maxVocab }) else {
+                throw RMoEError("\(what): tensor '\(name)' has shape \(info.shape), with a dimension outside 1...\(ModelConfig.maxVocab); it is not a usable checkpoint")
+            }
+            return info.shape
+        }
+        guard let emb = try shape("tok_emb.weight", rank: 2) else {
             throw RMoEError("\(what) has no 2-D tensor 'tok_emb.weight'; it is not a checkpoint of this model family")
         }
-        c.model.vocab = emb.shape[0]
-        c.model.dModel = emb.shape[1]
+        c.model.vocab = emb[0]
+        c.model.dModel = emb[1]
         var layers = 0
-        while file.info("layers.\(layers).attn_norm.weight") != nil { layers += 1 }
+        while layers <= ModelConfig.maxLayers, file.info("layers.\(layers).attn_norm.weight") != nil { layers += 1 }
         guard layers > 0 else { throw RMoEError("\(what) has no 'layers.0.attn_norm.weight'; it is not a checkpoint of this model family") }
         c.model.layers = layers
-        if let w1 = file.info("layers.0.ffn.w1.weight") {
+        if let w1 = try shape("layers.0.ffn.w1.weight", rank: 2) {
             if c.model.router != "dense" {
                 throw RMoEError("\(what) holds a dense FFN ('layers.0.ffn.w1.weight') but the config says router = \(c.model.router); pass --set router=dense")
             }
-            c.model.ffnWidth = w1.shape[0]
-        } else if let w1 = file.info("layers.0.moe.experts.w1"), w1.shape.count == 3 {
+            c.model.ffnWidth = w1[0]
+        } else if let w1 = try shape("layers.0.moe.experts.w1", rank: 3) {
             if c.model.router == "dense" {
                 throw RMoEError("\(what) holds MoE experts ('layers.0.moe.experts.w1') but the config says router = dense; pass --set router=NAME")
             }
-            c.model.experts = w1.shape[0]
-            c.model.expertWidth = w1.shape[1]
+            c.model.experts = w1[0]
+            c.model.expertWidth = w1[1]
             let r = "layers.0.moe.router."
-            if let proj = file.info(r + "proj.weight") { c.model.routerDim = proj.shape[0] }
-            if let fc1 = file.info(r + "fc1.weight") {
-                c.model.mlpDim = fc1.shape[0]
+            if let proj = try shape(r + "proj.weight", rank: 2) { c.model.routerDim = proj[0] }
+            if let fc1 = try shape(r + "fc1.weight", rank: 2) {
+                c.model.mlpDim = fc1[0]
                 if c.model.routerBias, file.info(r + "fc1.bias") != nil { c.model.mlpOutBias = file.info(r + "fc2.bias") != nil }
             }
-            if let red = file.info(r + "reduce.weight") { c.model.xmoeDim = red.shape[0] }
-            if let hyp = file.info(r + "hypernet.fc1.weight") { c.model.hyperDim = hyp.shape[0] }
+            if let red = try shape(r + "reduce.weight", rank: 2) { c.model.xmoeDim = red[0] }
+            if let hyp = try shape(r + "hypernet.fc1.weight", rank: 2) { c.model.hyperDim = hyp[0] }
             if file.info(r + "expert_emb") != nil { c.model.cosineForm = file.info(r + "temperature") != nil ? "paper" : "code" }
             let hasW3 = file.info("layers.0.moe.experts.w3") != nil
             if hasW3 && c.model.expert == "relu" {

@@ -61,42 +61,6 @@ public struct ConfigField: Sendable {
     let write: @Sendable (inout RunConfig, JSONValue, String) throws -> Void
 }
 
-/// The values a flat JSON config can hold.
-public enum JSONValue: Sendable, Equatable {
-    case int(Int), double(Double), bool(Bool), string(String)
-    /// Only in output files (final.json, analyses); never a config value.
-    indirect case array([JSONValue])
-    /// An object with its keys in order; only in output files.
-    indirect case object(keys: [String], values: [JSONValue])
-
-    /// An object from (key, value) pairs, keys in the given order.
-    public static func object(_ pairs: [(String, JSONValue)]) -> JSONValue { .object(keys: pairs.map(\.0), values: pairs.map(\.1)) }
-
-    /// Exact JSON text (Doubles in Swift's shortest round-trip form).
-    public var jsonText: String {
-        switch self {
-        case .int(let i): return String(i)
-        case .double(let d): return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)") : "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .string(let s): return JSONText.quote(s)
-        case .array(let a): return "[" + a.map(\.jsonText).joined(separator: ", ") + "]"
-        case .object(let k, let v): return "{" + zip(k, v).map { JSONText.quote($0) + ": " + $1.jsonText }.joined(separator: ", ") + "}"
-        }
-    }
-
-    /// Text for tables and --set.
-    public var plainText: String {
-        switch self {
-        case .int(let i): return String(i)
-        case .double(let d): return "\(d)"
-        case .bool(let b): return b ? "true" : "false"
-        case .string(let s): return s
-        case .array(let a): return a.map(\.plainText).joined(separator: " ")
-        case .object: return jsonText
-        }
-    }
-}
-
 extension RunConfig {
     static func field<V: ConfigScalar>(_ name: String, _ kp: WritableKeyPath<RunConfig, V> & Sendable, _ help: String,
                                        check: (@Sendable (V) -> String?)? = nil) -> ConfigField {
@@ -124,6 +88,11 @@ extension RunConfig {
     static let positiveReal: @Sendable (Double) -> String? = { $0 > 0 && $0.isFinite ? nil : "must be a positive number" }
     static let nonNegativeReal: @Sendable (Double) -> String? = { $0 >= 0 && $0.isFinite ? nil : "must be zero or a positive number" }
     static let unitInterval: @Sendable (Double) -> String? = { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1)" }
+    /// An integer in `range` (sizes and counts get upper bounds, so no product of them overflows).
+    static func within(_ range: ClosedRange<Int>) -> @Sendable (Int) -> String? {
+        { range.contains($0) ? nil : "must be between \(range.lowerBound) and \(range.upperBound)" }
+    }
+    static let maxSteps = 1 << 40
 
     /// Every field, in the order configs are printed and saved.
     public static let fields: [ConfigField] = [
@@ -166,38 +135,38 @@ extension RunConfig {
         field("corpus", \.corpus, "corpus (synthetic | wikitext2-bytes | wikitext2 | enwik8)") { v in
             CorpusCatalog.names.contains(v) ? nil : "unknown corpus; use one of: \(CorpusCatalog.names.joined(separator: ", "))"
         },
-        field("steps", \.steps, "training steps", check: positive),
+        field("steps", \.steps, "training steps", check: within(1...maxSteps)),
         field("seed", \.seed, "seed of initialisation and batch order", check: nonNegative),
-        field("threads", \.threads, "threads for all parallel work; 0 = every core", check: nonNegative),
+        field("threads", \.threads, "threads for all parallel work; 0 = every core", check: within(0...4096)),
         // Optimizer.
         field("lr", \.lr, "peak learning rate", check: positiveReal),
         field("lr_min", \.lrMin, "final learning rate of the cosine schedule", check: nonNegativeReal),
         choice("schedule", \.schedule, ["cosine", "constant"], "learning-rate schedule after warm-up"),
-        field("warmup", \.warmup, "linear warm-up steps", check: nonNegative),
+        field("warmup", \.warmup, "linear warm-up steps", check: within(0...maxSteps)),
         field("beta1", \.beta1, "AdamW beta1", check: unitInterval),
         field("beta2", \.beta2, "AdamW beta2", check: unitInterval),
         field("adam_eps", \.adamEps, "AdamW epsilon", check: positiveReal),
         field("weight_decay", \.weightDecay, "decoupled weight decay (not on norms, biases, temperatures)", check: nonNegativeReal),
         field("grad_clip", \.gradClip, "global gradient-norm clip; 0 = off", check: nonNegativeReal),
         field("router_lr_scale", \.routerLRScale, "learning-rate multiplier of the router parameters (layers.*.moe.router.*, router_rnn.*)", check: positiveReal),
-        field("schedule_steps", \.scheduleSteps, "horizon of the cosine schedule; 0 = steps (an extended run keeps its first horizon)", check: nonNegative),
+        field("schedule_steps", \.scheduleSteps, "horizon of the cosine schedule; 0 = steps (an extended run keeps its first horizon)", check: within(0...maxSteps)),
         // Logging and evaluation.
-        field("log_every", \.logEvery, "steps per metrics line (mean train loss over them)", check: positive),
-        field("eval_every", \.evalEvery, "steps between validation evaluations; 0 = never", check: nonNegative),
-        field("eval_batches", \.evalBatches, "batches of the validation split used during training; 0 = the whole split", check: nonNegative),
-        field("checkpoint_every", \.checkpointEvery, "steps between checkpoints (a multiple of log_every)", check: positive),
+        field("log_every", \.logEvery, "steps per metrics line (mean train loss over them)", check: within(1...maxSteps)),
+        field("eval_every", \.evalEvery, "steps between validation evaluations; 0 = never", check: within(0...maxSteps)),
+        field("eval_batches", \.evalBatches, "batches of the validation split used during training; 0 = the whole split", check: within(0...(1 << 24))),
+        field("checkpoint_every", \.checkpointEvery, "steps between checkpoints (a multiple of log_every)", check: within(1...maxSteps)),
         field("keep_steps", \.keepSteps, "steps whose weights are kept as model-step<N>.safetensors, e.g. 1000,3000,6000 (empty = none)"),
         field("final_eval", \.finalEval, "evaluate the whole valid and test splits at the end"),
         field("select_best", \.selectBest, "keep the best-validation weights (best.safetensors) and report those"),
-        field("final_eval_windows", \.finalEvalWindows, "cap on sequences per split in the final evaluation; 0 = whole split", check: nonNegative),
+        field("final_eval_windows", \.finalEvalWindows, "cap on sequences per split in the final evaluation; 0 = whole split", check: within(0...maxSteps)),
         // Synthetic corpus.
         field("synthetic_seed", \.synthetic.seedInt, "seed of the synthetic source (shared by all runs)", check: nonNegative),
-        field("synthetic_states", \.synthetic.states, "hidden states of the synthetic source", check: positive),
-        field("synthetic_vocab", \.synthetic.vocab, "tokens of the synthetic source", check: { $0 >= 2 ? nil : "must be at least 2" }),
-        field("synthetic_branching", \.synthetic.branching, "successor states per state", check: positive),
-        field("synthetic_emission_support", \.synthetic.emissionSupport, "tokens each state emits", check: positive),
-        field("synthetic_train_tokens", \.synthetic.trainTokens, "tokens in the synthetic train split", check: positive),
-        field("synthetic_eval_tokens", \.synthetic.evalTokens, "tokens in each synthetic held-out split", check: positive),
+        field("synthetic_states", \.synthetic.states, "hidden states of the synthetic source", check: within(1...(1 << 20))),
+        field("synthetic_vocab", \.synthetic.vocab, "tokens of the synthetic source", check: within(2...(1 << 24))),
+        field("synthetic_branching", \.synthetic.branching, "successor states per state", check: within(1...(1 << 20))),
+        field("synthetic_emission_support", \.synthetic.emissionSupport, "tokens each state emits", check: within(1...(1 << 24))),
+        field("synthetic_train_tokens", \.synthetic.trainTokens, "tokens in the synthetic train split", check: within(1...2_000_000_000)),
+        field("synthetic_eval_tokens", \.synthetic.evalTokens, "tokens in each synthetic held-out split", check: within(1...1_000_000_000)),
     ]
 
     static let fieldIndex: [String: Int] = Dictionary(uniqueKeysWithValues: fields.enumerated().map { ($1.name, $0) })
@@ -221,18 +190,13 @@ extension RunConfig {
     }
 
     /// Applies a flat JSON object `{"field": value, ...}`; unknown keys are errors.
-    public mutating func apply(json object: [String: Any], origin: String) throws {
-        for key in object.keys.sorted() {
+    public mutating func apply(object pairs: [(String, JSONValue)], origin: String) throws {
+        for (key, value) in pairs.sorted(by: { $0.0 < $1.0 }) {
             guard let f = Self.field(named: key) else { throw Self.unknownKey(key, origin: origin) }
-            let raw = object[key]!
-            let value: JSONValue
-            if let b = raw as? Bool, CFGetTypeIDIsBool(raw) { value = .bool(b) }
-            else if let n = raw as? NSNumber {
-                value = CFNumberIsFloat(n) ? .double(n.doubleValue) : .int(n.intValue)
+            switch value {
+            case .int, .double, .bool, .string: try f.write(&self, value, origin)
+            default: throw RMoEError("\(origin): \(key) has a value of an unsupported kind (lists and objects are for sweep files); give a number, a string or true/false")
             }
-            else if let s = raw as? String { value = .string(s) }
-            else { throw RMoEError("\(origin): \(key) has a value of an unsupported kind (lists and objects are for sweep files); give a number, a string or true/false") }
-            try f.write(&self, value, origin)
         }
     }
 
@@ -241,14 +205,11 @@ extension RunConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RMoEError("config file \(path) cannot be read; check the path")
         }
-        let obj: Any
-        do { obj = try JSONSerialization.jsonObject(with: data) } catch {
-            throw RMoEError("config file \(path) is not valid JSON (\(error.localizedDescription)); fix the syntax")
-        }
-        guard let dict = obj as? [String: Any] else {
+        let v = try JSON.parse([UInt8](data), origin: "config file \(path)")
+        guard let pairs = v.pairs else {
             throw RMoEError("config file \(path) must hold one JSON object of fields, like {\"lr\": 3e-4}")
         }
-        try apply(json: dict, origin: path)
+        try apply(object: pairs, origin: path)
     }
 
     static func unknownKey(_ key: String, origin: String) -> RMoEError {
@@ -259,6 +220,9 @@ extension RunConfig {
 
     /// Checks the whole config (sizes, cross-field rules).
     public func validate() throws {
+        // Every field's own check again (values set in code, not through `set`, are checked too).
+        var copy = self
+        for f in Self.fields { try f.write(&copy, f.read(self), "config") }
         try model.validate()
         if checkpointEvery % logEvery != 0 {
             throw RMoEError("checkpoint_every = \(checkpointEvery) must be a multiple of log_every = \(logEvery), so a resumed run logs the same lines")
@@ -282,12 +246,11 @@ extension RunConfig {
 
     /// Parses a config saved by `jsonText` or `fileText` (strictly; a `provenance` object is skipped).
     public static func fromJSON(_ text: String, origin: String) throws -> RunConfig {
-        guard let data = text.data(using: .utf8), var dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let pairs = try JSON.parse(text, origin: origin).pairs else {
             throw RMoEError("\(origin) does not hold a JSON config object; the run folder is damaged")
         }
-        dict["provenance"] = nil
         var c = RunConfig()
-        try c.apply(json: dict, origin: origin)
+        try c.apply(object: pairs.filter { $0.0 != "provenance" }, origin: origin)
         return c
     }
 
@@ -460,30 +423,6 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return prev[b.count]
 }
 
-/// Minimal JSON text helpers (key order preserved, exact numbers).
-public enum JSONText {
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
-
-    /// A one-line JSON object from ordered (key, value) pairs.
-    public static func object(_ pairs: [(String, JSONValue)]) -> String {
-        "{" + pairs.map { "\(quote($0.0)): \($0.1.jsonText)" }.joined(separator: ", ") + "}"
-    }
-}
-
 /// `Codable` through the field table: the keys are the config field names (as in `config.json`),
 /// and decoding is as strict as a config file (an unknown key or a bad value is an error naming it).
 extension RunConfig: Codable {
@@ -503,7 +442,7 @@ extension RunConfig: Codable {
             case .double(let d): try c.encode(d, forKey: key)
             case .bool(let b): try c.encode(b, forKey: key)
             case .string(let s): try c.encode(s, forKey: key)
-            case .array, .object: break   // never config values
+            case .null, .array, .object: break   // never config values
             }
         }
     }

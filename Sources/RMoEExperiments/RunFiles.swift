@@ -42,7 +42,7 @@ public struct RunFiles: Sendable {
     /// What `final.json` says, or nil when the run has not ended (or the file is unreadable).
     public var ending: Ending? {
         guard let d = FileManager.default.contents(atPath: final),
-              let o = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] else { return nil }
+              let o = try? JSON.object([UInt8](d), origin: final) else { return nil }
         let step = (o["step"] as? NSNumber)?.intValue ?? 0
         if (o["status"] as? String) == "diverged" { return .diverged(step: step, cause: o["cause"] as? String ?? "non-finite values") }
         return .complete(step: step)
@@ -137,16 +137,15 @@ public final class MetricsLog {
 
     /// The "step" field of a metrics line.
     public static func step(of line: String) -> Int? {
-        guard let data = line.data(using: .utf8),
-              let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
-        return (obj["step"] as? NSNumber)?.intValue
+        guard case .int(let s)? = (try? JSON.parse(line, origin: "metrics line"))?["step"] else { return nil }
+        return s
     }
 
     /// Parsed lines of a metrics file.
     public static func read(_ path: String) -> [[String: Any]] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            try? JSON.object(Array($0.utf8), origin: path)
         }
     }
 }

@@ -74,6 +74,7 @@ public final class Trainer {
         c.model.vocab = corpus.vocabSize
         try c.validate()
         try Self.checkSplits(c, corpus)
+        try c.model.checkMemory(scalarBytes: MemoryLayout<Float>.stride, optimizer: true)
         self.config = c
         self.corpus = corpus
         self.files = files

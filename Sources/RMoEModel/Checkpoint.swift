@@ -76,7 +76,7 @@ public enum Checkpoint {
             throw RMoEError("train state \(file.source) holds tensor '\(extra)' that this model does not have; it was written for another config (router, layers, experts, ...)")
         }
         guard let u = file.metadata["optimizer_updates"].flatMap(Int.init), u >= 0 else {
-            throw RMoEError("train state \(file.source) lacks a valid optimizer_updates in its metadata; it is not an rmoe train-state file")
+            throw RMoEError("train state \(file.source) has no valid step counter (optimizer_updates = \(file.metadata["optimizer_updates"] ?? "missing")); the run folder is damaged: start the run again")
         }
         optimizer.updates = u
     }

@@ -44,6 +44,7 @@ public final class LanguageModel<S: KernelScalar> {
 
     public init(config: ModelConfig) throws {
         try config.validate()
+        try config.checkMemory(scalarBytes: MemoryLayout<S>.stride, optimizer: false)
         self.config = config
         layout = try TensorLayout(config.parameterSpecs())
         params = Slab(layout)

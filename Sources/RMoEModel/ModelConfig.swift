@@ -83,9 +83,27 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Width of the expert's first product H: 2f for SwiGLU (w1 | w3), f for ReLU.
     public var expertHiddenStride: Int { isReLUExpert ? expertWidth : 2 * expertWidth }
 
+    /// Upper bounds of the sizes (far above what a CPU trains, low enough that no product of them
+    /// overflows): a size from a config or a checkpoint beyond them is an error, never a trap.
+    public static let maxWidth = 1 << 16, maxVocab = 1 << 24, maxLayers = 1024, maxHidden = 1 << 20, maxRows = 1 << 26
+
     /// Checks sizes; each failure names the field and the fix.
     public func validate() throws {
         func need(_ ok: Bool, _ msg: String) throws { if !ok { throw RMoEError(msg) } }
+        func bound(_ name: String, _ v: Int, _ limit: Int) throws {
+            try need(v <= limit, "\(name) = \(v) is above the limit \(limit); use a smaller \(name)")
+        }
+        try bound("vocab", vocab, Self.maxVocab)
+        try bound("d_model", dModel, Self.maxWidth)
+        try bound("layers", layers, Self.maxLayers)
+        try bound("heads", heads, Self.maxWidth)
+        try bound("expert_width", expertWidth, Self.maxHidden)
+        try bound("ffn_width", ffnWidth, Self.maxHidden)
+        try bound("top_k * expert_width", topK > 64 || expertWidth > Self.maxHidden ? Int.max : topK * expertWidth, Self.maxHidden)
+        for (n, v) in [("router_dim", routerDim), ("mlp_dim", mlpDim), ("xmoe_dim", xmoeDim), ("hyper_dim", hyperDim)] { try bound(n, v, Self.maxWidth) }
+        try bound("seq_len", seqLen, Self.maxRows)
+        try bound("batch", batch, Self.maxRows)
+        try bound("batch * seq_len", batch > Self.maxRows || seqLen > Self.maxRows ? Int.max : batch * seqLen, Self.maxRows)
         try need(vocab >= 2, "vocab = \(vocab) is too small; it must be at least 2 (it is set by the corpus)")
         try need(dModel > 0 && dModel % 4 == 0, "d_model = \(dModel) must be a positive multiple of 4")
         try need(layers >= 1, "layers = \(layers) must be at least 1")
@@ -155,6 +173,44 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         specs.append(TensorSpec("norm.weight", [d], init: .ones, decay: false))
         specs.append(TensorSpec("lm_head.weight", [V, d], init: w))
         return specs
+    }
+
+    /// Elements of activation and scratch memory the model allocates (an upper estimate from the
+    /// layers' buffer tables; in Double so that absurd sizes cannot overflow).
+    public var estimatedActivationElements: Double {
+        let T = Double(batch) * Double(seqLen), d = Double(dModel), V = Double(vocab), L = Double(layers)
+        let S = Double(seqLen), H = Double(heads), B = Double(batch)
+        let attention = T * 4 * d + B * H * S * S          // saved, per layer
+        let attentionScratch = T * 4 * d + B * H * S * S   // shared
+        let block = T * 3 * d + 2 * T + (dropout > 0 ? 4 * T * d : 0)
+        var ffn = 0.0, ffnScratch = 0.0
+        if isDense {
+            let F = Double(denseWidth)
+            ffn = 3 * T * F; ffnScratch = 3 * T * F
+        } else {
+            let E = Double(experts), k = Double(topK), f = Double(expertWidth), hs = Double(expertHiddenStride)
+            let routerWidth = Double(max(routerDim, mlpDim, xmoeDim, hyperDim))
+            ffn = 2 * T * E + T * k + T * k * (2 * d + hs + f) + 4 * T * k + T * (8 * routerWidth + 4 * E)
+            ffnScratch = T * k * (2 * d + hs + f) + T * E
+        }
+        return L * (attention + block + ffn + Double(1)) + attentionScratch + ffnScratch + (L + 4) * T * d + 2 * T * V + 8 * T
+    }
+
+    /// Parameters of the model (in Double: no overflow for any size).
+    public var estimatedParameterCount: Double {
+        parameterSpecs().reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
+    }
+
+    /// Bytes a model of this config needs at `scalarBytes` per element: parameters and gradients
+    /// (and both AdamW moments when `optimizer`), plus activations.
+    public func estimatedBytes(scalarBytes: Int, optimizer: Bool) -> Double {
+        (estimatedParameterCount * (optimizer ? 4 : 2) + estimatedActivationElements) * Double(scalarBytes)
+    }
+
+    /// Throws "needs X GB, Y GB available" when the model would not fit in the memory available now.
+    public func checkMemory(scalarBytes: Int, optimizer: Bool, extraBytes: Double = 0) throws {
+        let need = estimatedBytes(scalarBytes: scalarBytes, optimizer: optimizer) + extraBytes
+        try MemoryBudget.check(bytes: need, what: "the model (d_model \(dModel), layers \(layers), vocab \(vocab), batch \(batch) x seq_len \(seqLen))")
     }
 
     /// Matmul FLOPs of one forward pass over `batch * seqLen` tokens (2 per multiply-add),

@@ -25,6 +25,7 @@ struct Analyze: ParsableCommand {
     func validate() throws {
         guard ["valid", "test", "train"].contains(split) else { throw ValidationError("--split must be valid, test or train") }
         guard tokens > 0 else { throw ValidationError("--tokens must be positive") }
+        guard (0...Runtime.maxThreads).contains(threads) else { throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)") }
     }
 
     func run() throws {

@@ -27,7 +27,7 @@ struct Bench: ParsableCommand {
         var threadList: [Int] {
             get throws {
                 let l = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-                guard !l.isEmpty, l.allSatisfy({ $0 >= 1 }) else { throw RMoEError("--threads '\(threads)' is not a list of positive integers; write e.g. --threads 1,2") }
+                guard !l.isEmpty, l.allSatisfy({ $0 >= 1 && $0 <= Runtime.maxThreads }) else { throw RMoEError("--threads '\(threads)' is not a list of positive integers; write e.g. --threads 1,2") }
                 return l
             }
         }

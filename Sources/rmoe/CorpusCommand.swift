@@ -51,24 +51,35 @@ struct CorpusCommand: ParsableCommand {
         func run() throws {
             let (url, target): (String, String)
             switch name {
-            case "enwik8": (url, target) = ("http://mattmahoney.net/dc/enwik8.zip", "\(dir)/enwik8/enwik8.zip")
+            case "enwik8": (url, target) = ("https://mattmahoney.net/dc/enwik8.zip", "\(dir)/enwik8/enwik8.zip")
             case "wikitext2", "wikitext2-bytes":
                 throw RMoEError("WikiText-2 is distributed as a zip of three files; download https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip and put wiki.{train,valid,test}.tokens into \(dir)/wikitext-2/")
             default: throw RMoEError("nothing to fetch for '\(name)'; fetchable: enwik8")
             }
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             print("downloading \(url) -> \(target)")
+            let part = target + ".part"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["curl", "-fL", "--retry", "2", "-o", target + ".part", url]
+            p.arguments = ["curl", "-fL", "--proto", "=https", "--proto-redir", "=https", "--retry", "2", "-o", part, url]
             try p.run(); p.waitUntilExit()
             guard p.terminationStatus == 0 else {
-                try? FileManager.default.removeItem(atPath: target + ".part")
+                try? FileManager.default.removeItem(atPath: part)
                 throw RMoEError("download of \(url) failed (curl exit \(p.terminationStatus)); check the network, or fetch the file by hand into \(target)")
             }
-            try? FileManager.default.removeItem(atPath: target)
-            try FileManager.default.moveItem(atPath: target + ".part", toPath: target)
-            _ = try CorpusCatalog.load(name, dataDir: dir)
+            // Verify the download where it is, then move it into place: a bad file never replaces a good one.
+            guard let data = FileManager.default.contents(atPath: part) else { throw RMoEError("cannot read the download \(part)") }
+            do {
+                let bytes = try Zip.extract([UInt8](data), entry: "enwik8", limit: 100_000_000)
+                try CorpusCatalog.verifyEnwik8(bytes, source: part)
+            } catch let e as RMoEError {
+                try? FileManager.default.removeItem(atPath: part)
+                throw RMoEError("the download of \(url) failed verification (\(e.message)); nothing was changed in \(dir)")
+            }
+            if rename(part, target) != 0 {
+                throw RMoEError("cannot move \(part) to \(target) (\(AtomicFile.reason(errno))); check the folder's permissions")
+            }
+            AtomicFile.syncDirectory(of: target)
             print("verified \(target) (MD5 \(CorpusCatalog.enwik8MD5))")
         }
     }

@@ -16,6 +16,7 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         guard ["valid", "test", "train"].contains(split) else { throw ValidationError("--split must be valid, test or train") }
+        guard (0...Runtime.maxThreads).contains(threads) else { throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)") }
     }
 
     func run() throws {

@@ -22,6 +22,10 @@ struct Grads: ParsableCommand {
     @Option(help: "Threads (0 = every core).") var threads: Int = 0
     @Flag(help: "Compute in Double instead of Float.") var double = false
 
+    func validate() throws {
+        guard (0...Runtime.maxThreads).contains(threads) else { throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)") }
+    }
+
     func run() throws {
         let ck = try SafeTensorsFile.read(path: checkpoint)
         var base = RunConfig()

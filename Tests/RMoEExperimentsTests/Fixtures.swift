@@ -55,9 +55,9 @@ enum Fixtures {
     }
 
     /// Runs the CLI; returns (exit status, stdout, stderr).
-    static func runCLI(_ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    static func runCLI(_ args: [String], cwd: String? = nil, binary: String? = nil, env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
+        p.executableURL = URL(fileURLWithPath: binary ?? executable)
         p.arguments = args
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         var e = cliEnvironment

@@ -16,6 +16,8 @@ enum InflateFailure: Error {
     case truncated
     /// The stream breaks the format; the text says how.
     case corrupt(String)
+    /// The output would pass the caller's cap (a decompression bomb, or the wrong file).
+    case tooLarge(Int)
 }
 
 /// Growable output buffer with slack at the end, so a match can be copied in 8-byte words
@@ -24,9 +26,12 @@ final class InflateOutput {
     private(set) var base: UnsafeMutablePointer<UInt8>
     private(set) var capacity: Int
     var count = 0
+    /// Most bytes the output may hold; decoding stops with `.tooLarge` past it.
+    let limit: Int
 
-    init(capacityHint: Int) {
-        capacity = max(capacityHint, 1 << 16) + 512
+    init(capacityHint: Int, limit: Int = Int.max) {
+        self.limit = limit
+        capacity = max(min(capacityHint, limit), 1 << 16) + 512
         base = .allocate(capacity: capacity)
     }
 
@@ -207,9 +212,9 @@ enum HuffmanTable {
 
 /// Raw DEFLATE streams (no zlib or gzip wrapper).
 public enum Inflate {
-    /// Decodes a complete raw DEFLATE stream.
-    public static func decompress(_ data: [UInt8]) throws -> [UInt8] {
-        let out = InflateOutput(capacityHint: data.count * 4)
+    /// Decodes a complete raw DEFLATE stream of at most `limit` bytes.
+    public static func decompress(_ data: [UInt8], limit: Int = Int.max) throws -> [UInt8] {
+        let out = InflateOutput(capacityHint: data.count * 4, limit: limit)
         try data.withUnsafeBytes { raw in
             do throws(InflateFailure) {
                 _ = try inflate(raw, from: 0, into: out)
@@ -228,6 +233,8 @@ public enum Inflate {
             RMoEError("\(what) is truncated (the compressed stream of \(context) ends early); the file is incomplete: fetch it again")
         case .corrupt(let why):
             RMoEError("\(what) is corrupt (\(why) in \(context)); the file is damaged: fetch it again")
+        case .tooLarge(let limit):
+            RMoEError("\(what) decompresses to more than \(limit) bytes (the cap; \(context)): it is a decompression bomb or not the expected file; check the file (RMOE_MAX_DECOMPRESSED_BYTES raises the cap)")
         }
     }
 
@@ -256,6 +263,7 @@ public enum Inflate {
                     guard len == nlen ^ 0xFFFF else { throw .corrupt("stored block length check failed") }
                     p += 4
                     guard p + len <= input.count else { throw .truncated }
+                    guard out.count + len <= out.limit else { throw .tooLarge(out.limit) }
                     out.append(UnsafeRawBufferPointer(rebasing: input[p..<(p + len)]))
                     br.pos = p + len
                     continue
@@ -274,10 +282,12 @@ public enum Inflate {
                 try decodeBlock(&br, litTable, distTable, out, windowStart: windowStart)
             }
         } catch {
+            if case .tooLarge = error { throw error }
             // Decoding the zero padding past a truncated input usually fails as "corrupt".
             if br.pos - br.count / 8 > input.count { throw .truncated }
             throw error
         }
+        if out.count > out.limit { throw .tooLarge(out.limit) }
         return try br.alignedBytePosition()
     }
 
@@ -335,6 +345,7 @@ public enum Inflate {
                         buf = br.buf; count = br.count
                     }
                     if capacity &- op < 272 {
+                        if op > sink.limit { throw .tooLarge(sink.limit) }
                         sink.count = op
                         sink.reserve(1 << 20)
                         out = sink.base; capacity = sink.capacity
@@ -406,7 +417,7 @@ public enum Gzip {
     /// Decompresses every member of a gzip file and returns their concatenated contents.
     /// Header flags FEXTRA, FNAME, FCOMMENT and FHCRC are handled; each member's CRC-32 and
     /// length trailer is verified. Zero bytes after the last member (tape padding) are ignored.
-    public static func decompress(_ data: [UInt8]) throws -> [UInt8] {
+    public static func decompress(_ data: [UInt8], limit: Int = Int.max) throws -> [UInt8] {
         guard data.count >= 2, data[0] == 0x1F, data[1] == 0x8B else {
             throw RMoEError("not gzip data (missing the 1f 8b magic bytes); pass a .gz file, or use Zip.extract for .zip files")
         }
@@ -417,7 +428,7 @@ public enum Gzip {
             let isize = Int(data[n - 4]) | Int(data[n - 3]) << 8 | Int(data[n - 2]) << 16 | Int(data[n - 1]) << 24
             hint = max(hint, min(isize, data.count * 1100, 1 << 31))
         }
-        let out = InflateOutput(capacityHint: hint)
+        let out = InflateOutput(capacityHint: hint, limit: limit)
         try data.withUnsafeBytes { raw in
             var p = 0, member = 1
             while true {
@@ -497,7 +508,7 @@ public enum Zip {
 
     /// Extracts the entry named `entry` (nil: the first entry that is not a directory) and
     /// verifies its CRC-32.
-    public static func extract(_ data: [UInt8], entry: String? = nil) throws -> [UInt8] {
+    public static func extract(_ data: [UInt8], entry: String? = nil, limit: Int = Int.max) throws -> [UInt8] {
         try data.withUnsafeBytes { raw in
             let entries = try centralDirectory(raw)
             guard let e = entries.first(where: { entry == nil ? !$0.name.hasSuffix("/") : $0.name == entry }) else {
@@ -506,6 +517,9 @@ public enum Zip {
                     throw RMoEError("zip archive has no entry '\(entry)'; use one of: \(names)")
                 }
                 throw RMoEError("zip archive has no file entries; check that the download is the right archive")
+            }
+            guard e.size <= limit else {
+                throw RMoEError("zip entry '\(e.name)' holds \(e.size) bytes, more than the cap of \(limit); it is not the expected file (RMOE_MAX_DECOMPRESSED_BYTES raises the cap)")
             }
             return try extract(raw, e)
         }
@@ -568,7 +582,8 @@ public enum Zip {
         let start = h + 30 + raw.le16(h + 26) + raw.le16(h + 28)
         guard start + e.compressedSize <= raw.count else { throw corrupt("data of '\(e.name)' runs past the end of the file") }
         let body = UnsafeRawBufferPointer(rebasing: raw[start..<(start + e.compressedSize)])
-        let out = InflateOutput(capacityHint: min(e.size, 1 << 31))
+        // The declared size caps the output: an entry that inflates past it is corrupt (or a bomb).
+        let out = InflateOutput(capacityHint: min(e.size, 1 << 31), limit: e.size)
         switch e.method {
         case 0:
             guard e.compressedSize == e.size else { throw corrupt("stored entry '\(e.name)' has mismatched sizes") }

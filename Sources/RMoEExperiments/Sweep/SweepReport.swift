@@ -40,23 +40,23 @@ public enum SweepReport {
     }
 
     static func loadWithSpec(dir: String) throws -> (spec: SweepSpec, entries: [Entry], pending: [String]) {
-        guard let data = FileManager.default.contents(atPath: dir + "/sweep.json"),
-              let sweep = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let ids = sweep["runs"] as? [String], let specObj = sweep["spec"] else {
+        guard let data = FileManager.default.contents(atPath: dir + "/sweep.json") else {
             throw RMoEError("\(dir) has no readable sweep.json; give the folder a sweep wrote (results/<name> by default)")
         }
-        let specText = String(decoding: try JSONSerialization.data(withJSONObject: specObj), as: UTF8.self)
+        let sweep = try JSON.parse([UInt8](data), origin: dir + "/sweep.json")
+        guard case .array(let idValues)? = sweep["runs"], let specValue = sweep["spec"] else {
+            throw RMoEError("\(dir)/sweep.json lacks \"runs\" or \"spec\"; the sweep folder is damaged: run the sweep again into a new --out")
+        }
+        let ids = idValues.compactMap { v -> String? in if case .string(let s) = v { s } else { nil } }
+        let specText = specValue.jsonText
         let spec = try SweepSpec.parse(specText, origin: dir + "/sweep.json")
         let runs = try spec.runs(origin: dir + "/sweep.json")
         var entries: [Entry] = [], pending: [String] = []
         for id in ids {
             let files = RunFiles(dir + "/runs/" + id)
-            guard let f = FileManager.default.contents(atPath: files.final),
-                  let final = (try? JSONSerialization.jsonObject(with: f)) as? [String: Any],
-                  let c = FileManager.default.contents(atPath: files.config),
-                  let config = (try? JSONSerialization.jsonObject(with: c)) as? [String: Any] else { pending.append(id); continue }
+            guard let final = try? JSON.objectFile(files.final), let config = try? JSON.objectFile(files.config) else { pending.append(id); continue }
             let run = runs.first { $0.id == id }
-            let analysis = FileManager.default.contents(atPath: files.dir + "/analysis.json").flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] }
+            let analysis = try? JSON.objectFile(files.analysis)
             entries.append(Entry(id: id, label: run?.label ?? (config["router"] as? String ?? id), seed: run?.seed ?? 0,
                                  point: run?.point ?? [], config: config, final: final, metrics: MetricsLog.read(files.metrics),
                                  analysis: analysis))

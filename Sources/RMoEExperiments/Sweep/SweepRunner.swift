@@ -55,7 +55,7 @@ public final class SweepRunner {
     func hasAnalysis(_ r: SweepSpec.Run) -> Bool { FileManager.default.fileExists(atPath: runFiles(r).dir + "/analysis.json") }
     func finalValue(_ files: RunFiles, _ key: String) -> Any? {
         guard let d = FileManager.default.contents(atPath: files.final) else { return nil }
-        return ((try? JSONSerialization.jsonObject(with: d)) as? [String: Any])?[key]
+        return (try? JSON.object([UInt8](d), origin: files.final))?[key]
     }
 
     func corpus(for c: RunConfig) throws -> Corpus {
@@ -74,7 +74,7 @@ public final class SweepRunner {
         let text = "{\n  \"name\": \(JSONText.quote(spec.name)),\n  \"runs\": [\(ids)],\n  \"spec\": \(spec.text.trimmingCharacters(in: .whitespacesAndNewlines))\n}\n"
         let path = out + "/sweep.json"
         if let old = FileManager.default.contents(atPath: path) {
-            let oldObj = (try? JSONSerialization.jsonObject(with: old)) as? [String: Any]
+            let oldObj = try? JSON.object([UInt8](old), origin: path)
             if let oldRuns = oldObj?["runs"] as? [String], oldRuns != runs.map(\.id) {
                 throw RMoEError("\(out) holds a different sweep (its sweep.json lists other runs); use another --out, or delete the folder to start over")
             }

@@ -53,73 +53,111 @@ public struct SweepSpec: Sendable {
     }
 
     public static func parse(_ text: String, origin: String) throws -> SweepSpec {
-        guard let data = text.data(using: .utf8), let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        let parsed = try JSON.parse(text, origin: "sweep file \(origin)")
+        guard let pairs = parsed.pairs else {
             throw RMoEError("sweep file \(origin) is not a JSON object; see `rmoe sweep --show smoke` for the format")
         }
+        let obj = Dictionary(uniqueKeysWithValues: pairs)
         let known: Set<String> = ["name", "description", "base", "routers", "seeds", "grid", "order", "baseline"]
-        if let extra = obj.keys.sorted().first(where: { !known.contains($0) }) {
+        if let extra = pairs.map(\.0).first(where: { !known.contains($0) }) {
             throw RMoEError("sweep file \(origin): unknown key '\(extra)'; a sweep has name, description, base, routers, seeds, grid, order and baseline")
         }
+        func fail(_ what: String) -> RMoEError { RMoEError("sweep file \(origin): \(what)") }
         var pointMajor = false
         if let o = obj["order"] {
-            guard let order = o as? String, ["seed", "point"].contains(order) else {
-                throw RMoEError("sweep file \(origin): \"order\" must be \"seed\" (seed by seed) or \"point\" (grid point by grid point)")
+            guard case .string(let order) = o, ["seed", "point"].contains(order) else {
+                throw fail("\"order\" must be \"seed\" (seed by seed) or \"point\" (grid point by grid point)")
             }
             pointMajor = order == "point"
         }
-        func str(_ v: Any, _ what: String) throws -> String {
-            if let b = v as? Bool, CFGetTypeIDIsBool(v) { return b ? "true" : "false" }
-            if let n = v as? NSNumber { return CFNumberIsFloat(n) ? "\(n.doubleValue)" : "\(n.intValue)" }
-            if let s = v as? String { return s }
-            throw RMoEError("sweep file \(origin): \(what) must be a number, a string or true/false")
+        func str(_ v: JSONValue, _ what: String) throws -> String {
+            switch v {
+            case .bool(let b): return b ? "true" : "false"
+            case .int(let i): return String(i)
+            case .double(let d): return "\(d)"
+            case .string(let s): return s
+            default: throw fail("\(what) must be a number, a string or true/false")
+            }
         }
-        guard let name = obj["name"] as? String, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_".contains($0) }) else {
-            throw RMoEError("sweep file \(origin) needs a \"name\" of letters, digits, - and _ (it names the output folder)")
+        guard case .string(let name)? = obj["name"], isName(name) else {
+            throw fail("needs a \"name\" of letters, digits, '.', '-' and '_' (it names the output folder)")
+        }
+        var description = ""
+        if let d = obj["description"] {
+            guard case .string(let text) = d else { throw fail("\"description\" must be a string") }
+            description = text
         }
         var base: [(String, String)] = []
         if let b = obj["base"] {
-            guard let d = b as? [String: Any] else { throw RMoEError("sweep file \(origin): \"base\" must be an object of config fields") }
-            for k in d.keys.sorted() { base.append((k, try str(d[k]!, "base.\(k)"))) }
+            guard let d = b.pairs else { throw fail("\"base\" must be an object of config fields") }
+            for (k, v) in d.sorted(by: { $0.0 < $1.0 }) { base.append((k, try str(v, "base.\(k)"))) }
         }
-        guard let rs = obj["routers"] as? [Any], !rs.isEmpty else {
-            throw RMoEError("sweep file \(origin) needs a non-empty \"routers\" list (names, or {\"label\": ..., \"router\": ..., fields})")
+        guard case .array(let rs)? = obj["routers"], !rs.isEmpty else {
+            throw fail("needs a non-empty \"routers\" list (names, or {\"label\": ..., \"router\": ..., fields})")
         }
         var routers: [Router] = []
         for r in rs {
-            if let n = r as? String {
+            if case .string(let n) = r {
+                guard isName(n) else { throw fail("router '\(n)' is not a name (letters, digits, '.', '-', '_')") }
                 routers.append(Router(label: n, settings: [("router", n)]))
-            } else if let d = r as? [String: Any] {
-                guard let router = d["router"] as? String else { throw RMoEError("sweep file \(origin): a router object needs \"router\"") }
-                let label = (d["label"] as? String) ?? router
+            } else if let d = r.pairs {
+                let fields = Dictionary(uniqueKeysWithValues: d)
+                guard case .string(let router)? = fields["router"] else { throw fail("a router object needs \"router\" (a router name)") }
+                var label = router
+                if let l = fields["label"] {
+                    guard case .string(let text) = l else { throw fail("a router's \"label\" must be a string") }
+                    label = text
+                }
+                guard isName(label) else {
+                    throw fail("router label '\(label)' may hold only letters, digits, '.', '-' and '_' (it names run folders), and not '..'")
+                }
                 var settings: [(String, String)] = [("router", router)]
-                for k in d.keys.sorted() where k != "label" && k != "router" { settings.append((k, try str(d[k]!, "routers.\(label).\(k)"))) }
+                for (k, v) in d.sorted(by: { $0.0 < $1.0 }) where k != "label" && k != "router" { settings.append((k, try str(v, "routers.\(label).\(k)"))) }
                 routers.append(Router(label: label, settings: settings))
             } else {
-                throw RMoEError("sweep file \(origin): each router is a name or an object")
+                throw fail("each router is a name or an object")
             }
         }
-        if Set(routers.map(\.label)).count != routers.count { throw RMoEError("sweep file \(origin): router labels must be distinct") }
-        let seeds = (obj["seeds"] as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } ?? [1]
-        if seeds.isEmpty || Set(seeds).count != seeds.count { throw RMoEError("sweep file \(origin): \"seeds\" must be a list of distinct integers") }
+        if Set(routers.map(\.label)).count != routers.count { throw fail("router labels must be distinct") }
+        var seeds = [1]
+        if let sv = obj["seeds"] {
+            guard case .array(let list) = sv, !list.isEmpty else { throw fail("\"seeds\" must be a non-empty list of integers, like [1, 2, 3]") }
+            seeds = try list.map { v in
+                guard case .int(let i) = v, i >= 0 else { throw fail("seed \(v.jsonText) is not a non-negative integer; seeds are like [1, 2, 3]") }
+                return i
+            }
+            if Set(seeds).count != seeds.count { throw fail("\"seeds\" must be distinct") }
+        }
         var grid: [(String, [String])] = []
         if let g = obj["grid"] {
-            guard let d = g as? [String: Any] else { throw RMoEError("sweep file \(origin): \"grid\" must map fields to lists of values") }
-            for k in d.keys.sorted() {
-                guard let vs = d[k] as? [Any], !vs.isEmpty else { throw RMoEError("sweep file \(origin): grid axis '\(k)' must be a non-empty list") }
+            guard let d = g.pairs else { throw fail("\"grid\" must map fields to lists of values") }
+            for (k, v) in d.sorted(by: { $0.0 < $1.0 }) {
+                guard case .array(let vs) = v, !vs.isEmpty else { throw fail("grid axis '\(k)' must be a non-empty list") }
                 grid.append((k, try vs.map { try str($0, "grid.\(k)") }))
             }
         }
         var baseline: String? = nil
         if let b = obj["baseline"] {
-            guard let label = b as? String, routers.contains(where: { $0.label == label }) else {
-                throw RMoEError("sweep file \(origin): \"baseline\" must be one of the router labels (\(routers.map(\.label).joined(separator: ", ")))")
+            guard case .string(let label) = b, routers.contains(where: { $0.label == label }) else {
+                throw fail("\"baseline\" must be one of the router labels (\(routers.map(\.label).joined(separator: ", ")))")
             }
             baseline = label
         }
-        let spec = SweepSpec(name: name, description: obj["description"] as? String ?? "", base: base, routers: routers,
+        let spec = SweepSpec(name: name, description: description, base: base, routers: routers,
                              seeds: seeds, grid: grid, text: text, pointMajor: pointMajor, baseline: baseline)
-        _ = try spec.runs(origin: origin)  // every run's config must resolve
+        let runs = try spec.runs(origin: origin)  // every run's config must resolve
+        var ids = Set<String>()
+        for r in runs where !ids.insert(r.id).inserted {
+            throw fail("two runs would share the folder runs/\(r.id) (grid values that differ only in characters folder names drop?); make them distinct")
+        }
         return spec
+    }
+
+    /// Names of sweeps, router labels and run folders: letters, digits, '.', '-' and '_', not
+    /// starting with '.', so no name can be a path or leave the sweep's folder.
+    static func isName(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 100 && !s.hasPrefix(".") && !s.contains("..")
+            && s.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || "-_.".contains($0) }
     }
 
     /// The runs, in order, with resolved configs. `overrides` (key=value) apply to every run last.
