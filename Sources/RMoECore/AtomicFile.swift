@@ -48,6 +48,20 @@ public enum AtomicFile {
         try write(path, bytes: Array(text.utf8))
     }
 
+    /// Creates `path` and its missing parents; errors carry the OS reason ("Read-only file system").
+    public static func createDirectory(_ path: String, what: String = "folder") throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { return }
+            throw RMoEError("cannot create \(what) \(path): a file of that name exists; choose another path")
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try createDirectory(parent, what: what) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw RMoEError("cannot create \(what) \(path) (\(reason(errno))); choose another path or fix its permissions")
+        }
+    }
+
     /// Makes a rename or unlink in the folder of `path` durable (best effort: not every file system
     /// allows fsync on a directory).
     public static func syncDirectory(of path: String) {

@@ -74,9 +74,7 @@ public struct RunFiles: Sendable {
     public func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     public func create() throws {
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw RMoEError("cannot create run folder \(dir) (\(error.localizedDescription)); choose another --out")
-        }
+        try AtomicFile.createDirectory(dir, what: "run folder")
     }
 }
 

@@ -31,7 +31,7 @@ struct Analyze: ParsableCommand {
     func run() throws {
         let names = labels?.split(separator: ",").map(String.init)
         if let names, names.count != checkpoint.count { throw RMoEError("--labels has \(names.count) names for \(checkpoint.count) checkpoints; give one per checkpoint") }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(out, what: "output folder")
         var analyses: [RoutingAnalysis] = []
         for (i, path) in checkpoint.enumerated() {
             let file = try SafeTensorsFile.read(path: path)

@@ -56,7 +56,7 @@ struct CorpusCommand: ParsableCommand {
                 throw RMoEError("WikiText-2 is distributed as a zip of three files; download https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip and put wiki.{train,valid,test}.tokens into \(dir)/wikitext-2/")
             default: throw RMoEError("nothing to fetch for '\(name)'; fetchable: enwik8")
             }
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try AtomicFile.createDirectory((target as NSString).deletingLastPathComponent)
             print("downloading \(url) -> \(target)")
             let part = target + ".part"
             let p = Process()

@@ -70,7 +70,7 @@ public enum SweepReport {
         var t = table(name: spec.name, entries: entries, pending: pending)
         t += PairedStats.section(entries: entries, baseline: spec.baseline ?? defaultBaseline(entries))
         try writeFileAtomically(dir + "/table.md", t)
-        try FileManager.default.createDirectory(atPath: dir + "/plots", withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(dir + "/plots")
         for (file, svg) in SweepPlots.all(entries) { try writeFileAtomically(dir + "/plots/" + file, svg) }
     }
 

@@ -69,7 +69,7 @@ public final class SweepRunner {
     /// Writes sweep.json (the resolved grid), once per sweep folder; a folder made by a different
     /// grid is refused rather than mixed.
     func writeSweepFile() throws {
-        try FileManager.default.createDirectory(atPath: out + "/runs", withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(out + "/runs", what: "sweep folder")
         let ids = runs.map { JSONText.quote($0.id) }.joined(separator: ", ")
         let text = "{\n  \"name\": \(JSONText.quote(spec.name)),\n  \"runs\": [\(ids)],\n  \"spec\": \(spec.text.trimmingCharacters(in: .whitespacesAndNewlines))\n}\n"
         let path = out + "/sweep.json"

@@ -1,0 +1,30 @@
+import RMoECore
+import RMoEExperiments
+
+/// Config inference from a foreign checkpoint's shapes (`rmoe grads`), on arbitrary safetensors
+/// bytes: it must throw or give a config that validates, never trap.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzCheckpointConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = (data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+    guard let file = try? SafeTensorsFile.parse(bytes: bytes, source: "fuzz") else { return 0 }
+    for router in ["smoe", "rmoe", "dense"] {
+        var base = RunConfig()
+        base.model.router = router
+        if let c = try? CheckpointConfig.infer(from: file, base: base) {
+            if (try? c.model.validate()) == nil { fatalError("inferred config does not validate") }
+            _ = c.model.estimatedBytes(scalarBytes: 4, optimizer: false)
+        }
+    }
+    return 0
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+/// SwiftPM names an executable's entry point `<module>_main`: hand control to libFuzzer.
+@_cdecl("FuzzCheckpointConfig_main")
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var c = argc, v = argv
+    return LLVMFuzzerRunDriver(&c, &v, fuzzCheckpointConfig)
+}
