@@ -19,6 +19,17 @@ public struct RunFiles: Sendable {
     /// The final.json of an earlier end of the run, kept when the run is extended past it.
     public func archivedFinal(step: Int) -> String { dir + "/final-step\(step).json" }
     public var analysis: String { dir + "/analysis.json" }
+    /// The routing analyses of the weights kept at `step`.
+    public func analysis(step: Int) -> String { dir + "/analysis-step\(step).json" }
+
+    /// Steps of the kept weights in this folder (model-step<N>.safetensors), ascending.
+    public func keptSteps() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.compactMap { n -> Int? in
+            guard n.hasPrefix("model-step"), n.hasSuffix(".safetensors") else { return nil }
+            return Int(n.dropFirst("model-step".count).dropLast(".safetensors".count))
+        }.sorted()
+    }
 
     /// Whether `name` is a file the toolkit writes into a run folder.
     public static func isRunFile(_ name: String) -> Bool {
@@ -28,7 +39,7 @@ public struct RunFiles: Sendable {
             name.hasPrefix(prefix) && name.hasSuffix(suffix) && name.count > prefix.count + suffix.count
                 && name.dropFirst(prefix.count).dropLast(suffix.count).allSatisfy(\.isNumber)
         }
-        return numbered("model-step", ".safetensors") || numbered("final-step", ".json")
+        return numbered("model-step", ".safetensors") || numbered("final-step", ".json") || numbered("analysis-step", ".json")
     }
 
     /// How a run folder's `final.json` ends the run.

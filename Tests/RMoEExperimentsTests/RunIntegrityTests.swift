@@ -226,3 +226,33 @@ struct BLASCoreTests {
         #expect(BLASCore.recommended(cpuFlags: avx512, current: "SkylakeX") == nil)
     }
 }
+
+@Suite("Sweep report: paired statistics, routing and MI over training", .serialized)
+struct PairedReportTests {
+    @Test("a two-router grid sweep with kept steps: paired tables, gap and axis figures, kept analyses")
+    func pairedReport() throws {
+        let text = #"""
+        {"name": "paired", "base": {"corpus": "synthetic", "steps": 20, "d_model": 16, "heads": 2, "seq_len": 16, "batch": 4, "experts": 4,
+         "top_k": 2, "expert_width": 8, "router_dim": 8, "synthetic_train_tokens": 20000, "synthetic_eval_tokens": 2000, "eval_every": 10,
+         "eval_batches": 0, "log_every": 5, "checkpoint_every": 10, "keep_steps": "10,20", "schedule": "constant", "lr": 0.003, "threads": 2},
+         "routers": ["smoe", "rmoe"], "seeds": [1, 2], "grid": {"layers": [2, 1]}, "order": "point", "baseline": "smoe"}
+        """#
+        let dir = Fixtures.tempDir()
+        let runner = try SweepRunner(spec: try SweepSpec.parse(text, origin: "t"), out: dir, dataDir: nil, progress: ProgressPrinter(quiet: true))
+        runner.analyzeTokens = 256
+        try runner.run()
+        let table = try String(contentsOfFile: dir + "/table.md", encoding: .utf8)
+        #expect(table.contains("## Paired differences to smoe") && table.contains("| rmoe | layers=2 | 2 |"))
+        #expect(table.contains("## Paired validation gap to smoe during training") && table.contains("| rmoe | layers=1 | 10 |"))
+        for f in ["paired_valid_gap.svg", "valid_bits_per_token_vs_layers.svg", "paired_gap_vs_layers.svg", "routing_topk_mass.svg",
+                  "mi_over_training.svg"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/plots/" + f), "\(f)")
+            #expect(table.contains("plots/" + f), "\(f)")
+        }
+        for id in ["smoe-s1-layers2", "rmoe-s2-layers1"] {
+            for s in [10, 20] { #expect(FileManager.default.fileExists(atPath: dir + "/runs/\(id)/analysis-step\(s).json")) }
+        }
+        // The first grid point's runs came first.
+        #expect(runner.runs.prefix(4).allSatisfy { $0.id.hasSuffix("layers2") })
+    }
+}

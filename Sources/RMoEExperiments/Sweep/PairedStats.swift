@@ -79,3 +79,133 @@ enum PairedStats {
         return d.halfWidth.isFinite ? m + String(format: " [%+.4f, %+.4f]", d.lower, d.upper) : m
     }
 }
+
+extension PairedStats {
+    /// Tokens per step of a run (batch x seq_len from its config).
+    static func tokensPerStep(_ e: SweepReport.Entry) -> Double {
+        let b = (e.config["batch"] as? NSNumber)?.doubleValue ?? .nan, s = (e.config["seq_len"] as? NSNumber)?.doubleValue ?? .nan
+        return b * s
+    }
+
+    /// The values of `key` in the metrics lines of `split`, by step.
+    static func byStep(_ e: SweepReport.Entry, split: String, key: String) -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        for m in e.metrics where (m["split"] as? String) == split {
+            if let s = (m["step"] as? NSNumber)?.intValue, let v = (m[key] as? NSNumber)?.doubleValue { out[s] = v }
+        }
+        return out
+    }
+
+    /// For each (router, grid point): the paired difference to the baseline at every step both
+    /// runs of a seed logged `key` in `split`, over seeds. `window` > 1 averages each run's values
+    /// over consecutive windows of that many steps first (train lines are noisy).
+    static func curves(entries: [SweepReport.Entry], baseline: String, split: String, key: String, window: Int = 1)
+        -> [(label: String, point: String, steps: [Int], diffs: [PairedDifference])] {
+        let ok = entries.filter { !$0.diverged }
+        let labels = ok.map(\.label).reduce(into: [String]()) { if !$0.contains($1) && $1 != baseline { $0.append($1) } }
+        let points = ok.map(\.pointKey).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        func smoothed(_ e: SweepReport.Entry) -> [Int: Double] {
+            let raw = byStep(e, split: split, key: key)
+            guard window > 1 else { return raw }
+            var sums: [Int: (Double, Int)] = [:]
+            for (s, v) in raw { let w = ((s - 1) / window + 1) * window; sums[w, default: (0, 0)].0 += v; sums[w, default: (0, 0)].1 += 1 }
+            return sums.mapValues { $0.0 / Double($0.1) }
+        }
+        var out: [(String, String, [Int], [PairedDifference])] = []
+        for pt in points {
+            let base = Dictionary(ok.filter { $0.label == baseline && $0.pointKey == pt }.map { ($0.seed, smoothed($0)) }, uniquingKeysWith: { a, _ in a })
+            for l in labels {
+                let mine = ok.filter { $0.label == l && $0.pointKey == pt }.compactMap { e in base[e.seed].map { (smoothed(e), $0) } }
+                guard !mine.isEmpty else { continue }
+                let steps = Set(mine.flatMap { $0.0.keys }).filter { s in mine.contains { $0.0[s] != nil && $0.1[s] != nil } }.sorted()
+                let diffs = steps.map { s in PairedDifference(mine.compactMap { a, b in a[s].flatMap { x in b[s].map { x - $0 } } }) }
+                out.append((l, pt, steps, diffs))
+            }
+        }
+        return out
+    }
+
+    /// table.md's section: the paired validation gap at every evaluation, with tokens seen and
+    /// passes over the train split.
+    static func gapOverTraining(entries: [SweepReport.Entry], baseline: String?) -> String {
+        guard let baseline, let first = entries.first(where: { !$0.diverged }), let metric = first.final["metric"] as? String else { return "" }
+        let cs = curves(entries: entries, baseline: baseline, split: "valid", key: metric)
+        guard cs.contains(where: { $0.steps.count > 1 }) else { return "" }
+        let tps = tokensPerStep(first)
+        let trainTokens = (first.num("tokens_seen") / first.num("train_passes")).isFinite ? first.num("tokens_seen") / first.num("train_passes") : .nan
+        var t = "\n## Paired validation gap to \(baseline) during training\n\n"
+        t += "Router minus \(baseline), \(metric) on the periodic validation (the whole split when `eval_batches` is 0), paired by seed; mean and 95% interval. "
+        t += "Passes: tokens seen over the train split's size (above 1, later points are multi-epoch).\n\n"
+        t += "| router | grid point | step | tokens (M) | passes | pairs | difference [95% CI] | verdict |\n|---|---|---|---|---|---|---|---|\n"
+        for c in cs {
+            for (s, d) in zip(c.steps, c.diffs) {
+                let tokens = Double(s) * tps
+                t += "| \(c.label) | \(c.point.isEmpty ? "-" : c.point) | \(s) | \(String(format: tokens >= 1e6 ? "%.1f" : "%.3f", tokens / 1e6)) | "
+                t += (trainTokens.isFinite ? String(format: "%.2f", tokens / trainTokens) : "n/a") + " | \(d.n) | \(format(d)) | \(d.verdict) |\n"
+            }
+        }
+        return t
+    }
+
+    /// Figures of the paired gap: validation and (smoothed) training, against tokens seen, and the
+    /// final metric against each numeric grid axis. Empty without a baseline.
+    static func plots(entries: [SweepReport.Entry], baseline: String?) -> [(String, String)] {
+        guard let baseline, let first = entries.first(where: { !$0.diverged }), let metric = first.final["metric"] as? String else { return [] }
+        let tps = tokensPerStep(first)
+        var out: [(String, String)] = []
+        func series(_ cs: [(label: String, point: String, steps: [Int], diffs: [PairedDifference])]) -> [SVGPlot.Series] {
+            cs.map { c in
+                SVGPlot.Series(name: c.point.isEmpty ? c.label : "\(c.label) \(c.point)", x: c.steps.map { Double($0) * tps / 1e6 },
+                               y: c.diffs.map(\.mean), yLow: c.diffs.map(\.lower), yHigh: c.diffs.map(\.upper))
+            }
+        }
+        let valid = curves(entries: entries, baseline: baseline, split: "valid", key: metric)
+        if valid.contains(where: { $0.steps.count > 1 }) {
+            out.append(("paired_valid_gap.svg", SVGPlot.lineChart(
+                title: "Validation \(metric): router − \(baseline), paired by seed (band: 95% CI)", xLabel: "tokens seen (millions)",
+                yLabel: "Δ valid \(metric) (< 0: better than \(baseline))", series: series(valid))))
+        }
+        let train = curves(entries: entries, baseline: baseline, split: "train", key: "ce", window: 100)
+        if train.contains(where: { $0.steps.count > 1 }) {
+            out.append(("paired_train_gap.svg", SVGPlot.lineChart(
+                title: "Training cross-entropy: router − \(baseline), paired by seed, 100-step means (band: 95% CI)",
+                xLabel: "tokens seen (millions)", yLabel: "Δ train loss (nats)", series: series(train))))
+        }
+        // Final metric against each numeric grid axis, per router (mean over seeds, band = 95% CI of the mean).
+        let ok = entries.filter { !$0.diverged }
+        for axis in Set(ok.flatMap { $0.point.map(\.0) }).sorted() {
+            let values = Set(ok.compactMap { e in e.point.first { $0.0 == axis }.flatMap { Double($0.1) } }).sorted()
+            guard values.count > 1 else { continue }
+            let labels = ok.map(\.label).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+            let s: [SVGPlot.Series] = labels.map { l in
+                let ys = values.map { v in
+                    ok.filter { e in e.label == l && e.point.first { $0.0 == axis }.flatMap { Double($0.1) } == v }.map { $0.num("valid_\(metric)") }.filter(\.isFinite)
+                }
+                let stats = ys.map { v -> (Double, Double) in
+                    let m = v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count)
+                    guard v.count > 1 else { return (m, .nan) }
+                    let sd = (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count - 1)).squareRoot()
+                    return (m, PairedDifference.t975(df: v.count - 1) * sd / Double(v.count).squareRoot())
+                }
+                return SVGPlot.Series(name: l, x: values, y: stats.map(\.0), yLow: stats.map { $0.0 - $0.1 }, yHigh: stats.map { $0.0 + $0.1 })
+            }
+            out.append(("valid_\(metric)_vs_\(axis).svg", SVGPlot.lineChart(
+                title: "Final validation \(metric) against \(axis) (mean over seeds, band: 95% CI of the mean)", xLabel: axis,
+                yLabel: "valid \(metric)", series: s)))
+            let gaps = labels.filter { $0 != baseline }.map { l -> SVGPlot.Series in
+                let ds = values.map { v -> PairedDifference in
+                    let at = ok.filter { e in e.point.first { $0.0 == axis }.flatMap { Double($0.1) } == v }
+                    let base = Dictionary(at.filter { $0.label == baseline }.map { ($0.seed, $0.num("valid_\(metric)")) }, uniquingKeysWith: { a, _ in a })
+                    return PairedDifference(at.filter { $0.label == l }.compactMap { e in base[e.seed].map { e.num("valid_\(metric)") - $0 } })
+                }
+                return SVGPlot.Series(name: "\(l) − \(baseline)", x: values, y: ds.map(\.mean), yLow: ds.map(\.lower), yHigh: ds.map(\.upper))
+            }
+            if !gaps.isEmpty {
+                out.append(("paired_gap_vs_\(axis).svg", SVGPlot.lineChart(
+                    title: "Final validation \(metric): router − \(baseline) against \(axis), paired by seed (band: 95% CI)", xLabel: axis,
+                    yLabel: "Δ valid \(metric)", series: gaps)))
+            }
+        }
+        return out
+    }
+}

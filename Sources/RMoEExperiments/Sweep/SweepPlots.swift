@@ -70,6 +70,54 @@ enum SweepPlots {
                                 xLabel: "layer", yLabel: "layer")
             })))
         }
+        out += overTraining(entries, groups: groups)
+        return out
+    }
+
+    /// Routing over training, per router (mean over seeds): the top-k probability mass of every
+    /// periodic validation (mean over layers, and layer 0) and the cross-layer MI of the kept weights.
+    static func overTraining(_ entries: [SweepReport.Entry], groups: [String]) -> [(String, String)] {
+        var out: [(String, String)] = []
+        let ok = entries.filter { !$0.diverged }
+        guard let first = ok.first else { return out }
+        let tps = PairedStats.tokensPerStep(first) / 1e6
+        func meanSeries(_ g: String, _ value: (SweepReport.Entry) -> [Int: Double]) -> SVGPlot.Series? {
+            var byStep: [Int: [Double]] = [:]
+            for e in ok where e.group == g { for (s, v) in value(e) where v.isFinite { byStep[s, default: []].append(v) } }
+            guard byStep.count > 1 else { return nil }
+            let steps = byStep.keys.sorted()
+            let ys = steps.map { byStep[$0]! }
+            return SVGPlot.Series(name: g, x: steps.map { Double($0) * tps }, y: ys.map { $0.reduce(0, +) / Double($0.count) },
+                                  yLow: ys.map { $0.min()! }, yHigh: ys.map { $0.max()! })
+        }
+        func topk(_ e: SweepReport.Entry, layer: Int?) -> [Int: Double] {
+            var r: [Int: Double] = [:]
+            for m in e.metrics where (m["split"] as? String) == "valid" {
+                guard let s = (m["step"] as? NSNumber)?.intValue, let layers = m["routing"] as? [[String: Any]] else { continue }
+                let v = layers.compactMap { ($0["topk_mass"] as? NSNumber)?.doubleValue }
+                guard v.count == layers.count, !v.isEmpty else { continue }
+                r[s] = layer.map { v[min($0, v.count - 1)] } ?? v.reduce(0, +) / Double(v.count)
+            }
+            return r
+        }
+        for (file, layer, what) in [("routing_topk_mass.svg", nil as Int?, "mean over layers"), ("routing_topk_mass_layer0.svg", 0, "layer 0")] {
+            let series = groups.compactMap { g in meanSeries(g) { topk($0, layer: layer) } }
+            if !series.isEmpty {
+                out.append((file, SVGPlot.lineChart(title: "Top-k probability mass on the validation split, \(what) (mean over seeds, band = min..max; k/E = uniform)",
+                                                    xLabel: "tokens seen (millions)", yLabel: "top-k mass", series: series)))
+            }
+        }
+        let mi = groups.compactMap { g in
+            meanSeries(g) { e in
+                var r: [Int: Double] = [:]
+                for (s, a) in e.keptAnalyses { if let v = (a["mi_mean_offdiag"] as? NSNumber)?.doubleValue { r[s] = v } }
+                return r
+            }
+        }
+        if !mi.isEmpty {
+            out.append(("mi_over_training.svg", SVGPlot.lineChart(title: "Cross-layer MI of the kept weights (mean off-diagonal, mean over seeds)",
+                                                                  xLabel: "tokens seen (millions)", yLabel: "MI (nats)", series: mi)))
+        }
         return out
     }
 }

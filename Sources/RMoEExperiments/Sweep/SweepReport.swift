@@ -15,6 +15,8 @@ public enum SweepReport {
         public var metrics: [[String: Any]]
         /// analysis.json of the run (`rmoe sweep --analyze`), if any.
         public var analysis: [String: Any]?
+        /// analysis-step<N>.json of its kept weights, by step.
+        public var keptAnalyses: [Int: [String: Any]] = [:]
         /// Stopped by a non-finite value (final.json status "diverged"): no metrics, counted apart.
         public var diverged: Bool { (final["status"] as? String) == "diverged" }
         func num(_ k: String) -> Double { (final[k] as? NSNumber)?.doubleValue ?? .nan }
@@ -57,9 +59,15 @@ public enum SweepReport {
             guard let final = try? JSON.objectFile(files.final), let config = try? JSON.objectFile(files.config) else { pending.append(id); continue }
             let run = runs.first { $0.id == id }
             let analysis = try? JSON.objectFile(files.analysis)
+            var kept: [Int: [String: Any]] = [:]
+            for step in files.keptSteps() + ((try? FileManager.default.contentsOfDirectory(atPath: files.dir)) ?? []).compactMap({ n -> Int? in
+                n.hasPrefix("analysis-step") && n.hasSuffix(".json") ? Int(n.dropFirst("analysis-step".count).dropLast(".json".count)) : nil
+            }) {
+                if let a = try? JSON.objectFile(files.analysis(step: step)) { kept[step] = a }
+            }
             entries.append(Entry(id: id, label: run?.label ?? (config["router"] as? String ?? id), seed: run?.seed ?? 0,
                                  point: run?.point ?? [], config: config, final: final, metrics: MetricsLog.read(files.metrics),
-                                 analysis: analysis))
+                                 analysis: analysis, keptAnalyses: kept))
         }
         return (spec, entries, pending)
     }
@@ -68,10 +76,14 @@ public enum SweepReport {
         let (spec, entries, pending) = try loadWithSpec(dir: dir)
         try writeFileAtomically(dir + "/summary.csv", csv(entries))
         var t = table(name: spec.name, entries: entries, pending: pending)
-        t += PairedStats.section(entries: entries, baseline: spec.baseline ?? defaultBaseline(entries))
+        let baseline = spec.baseline ?? defaultBaseline(entries)
+        t += PairedStats.section(entries: entries, baseline: baseline)
+        t += PairedStats.gapOverTraining(entries: entries, baseline: baseline)
+        let plots = SweepPlots.all(entries) + PairedStats.plots(entries: entries, baseline: baseline)
+        if !plots.isEmpty { t += "\nPlots: " + plots.map { "plots/" + $0.0 }.joined(separator: ", ") + "\n" }
         try writeFileAtomically(dir + "/table.md", t)
         try AtomicFile.createDirectory(dir + "/plots")
-        for (file, svg) in SweepPlots.all(entries) { try writeFileAtomically(dir + "/plots/" + file, svg) }
+        for (file, svg) in plots { try writeFileAtomically(dir + "/plots/" + file, svg) }
     }
 
     /// The router the paired differences compare against: smoe when the sweep has it, else the first label.
@@ -214,8 +226,6 @@ public enum SweepReport {
             t += "\nCross-layer MI: the paper's per-token MI between binned routing distributions of two layers (routers.md 4.1), "
             t += "mean over the off-diagonal layer pairs; expert similarity: routers.md 4.2, mean over layers (test split, `rmoe sweep --analyze`).\n"
         }
-        t += "\nPlots: plots/valid_curves.svg, plots/train_curves.svg, plots/final_\(metric).svg, plots/expert_load.svg"
-        t += analysed ? ", plots/mi_heatmaps.svg\n" : "\n"
         return t
     }
 }

@@ -52,7 +52,11 @@ public final class SweepRunner {
         }
     }
     func isDiverged(_ r: SweepSpec.Run) -> Bool { if case .diverged? = runFiles(r).ending { true } else { false } }
-    func hasAnalysis(_ r: SweepSpec.Run) -> Bool { FileManager.default.fileExists(atPath: runFiles(r).dir + "/analysis.json") }
+    /// Analysed: analysis.json of the evaluated weights, and analysis-step<N>.json of every kept checkpoint.
+    func hasAnalysis(_ r: SweepSpec.Run) -> Bool {
+        let f = runFiles(r)
+        return f.exists(f.analysis) && f.keptSteps().allSatisfy { f.exists(f.analysis(step: $0)) }
+    }
     func finalValue(_ files: RunFiles, _ key: String) -> Any? {
         guard let d = FileManager.default.contents(atPath: files.final) else { return nil }
         return (try? JSON.object([UInt8](d), origin: files.final))?[key]
@@ -137,14 +141,20 @@ public final class SweepRunner {
             } else if isDiverged(r) {
                 done += 1
                 continue
-            } else {
-                // Complete but not analysed: load the weights its final evaluation used.
-                let best = files.exists(files.best) && (finalValue(files, "eval_checkpoint") as? String) == "best"
-                try Checkpoint.load(trainer.model.params, from: try SafeTensorsFile.read(path: best ? files.best : files.model))
             }
             if let n = analyzeTokens {
-                let a = try Analyzer.analyze(model: trainer.model, corpus: try corpus(for: rc), split: .test, tokens: n, label: r.label)
-                try writeFileAtomically(files.dir + "/analysis.json", a.json)
+                // The weights kept during training (keep_steps), then the ones the final evaluation used.
+                for step in files.keptSteps() where !files.exists(files.analysis(step: step)) {
+                    try Checkpoint.load(trainer.model.params, from: try SafeTensorsFile.read(path: files.kept(step: step)))
+                    let a = try Analyzer.analyze(model: trainer.model, corpus: try corpus(for: rc), split: .test, tokens: n, label: r.label)
+                    try writeFileAtomically(files.analysis(step: step), a.json)
+                }
+                if !files.exists(files.analysis) {
+                    let best = files.exists(files.best) && (finalValue(files, "eval_checkpoint") as? String) == "best"
+                    try Checkpoint.load(trainer.model.params, from: try SafeTensorsFile.read(path: best ? files.best : files.model))
+                    let a = try Analyzer.analyze(model: trainer.model, corpus: try corpus(for: rc), split: .test, tokens: n, label: r.label)
+                    try writeFileAtomically(files.analysis, a.json)
+                }
             }
             stepsDone += rc.steps - start
             if stepsDone > 0 { secondsPerStep = (System.now() - sessionStart) / Double(stepsDone) }
