@@ -25,6 +25,8 @@ struct Sweep: ParsableCommand {
     @Flag(help: "Run the routing analyses (rmoe analyze) on each finished run; table.md gains MI and expert similarity.")
     var analyze = false
     @Option(help: "Tokens of the test split per analysis (with --analyze).") var analyzeTokens: Int = 8192
+    @Flag(help: "Only analyse runs that are complete (and rebuild the report); train nothing. Safe beside running shards.")
+    var analyzeOnly = false
     @OptionGroup var data: DataOptions
 
     func run() throws {
@@ -50,7 +52,8 @@ struct Sweep: ParsableCommand {
         let dir = out ?? "results/\(spec.name)"
         let runner = try SweepRunner(spec: spec, out: dir, overrides: assignments, shard: try shard.map(Shard.parse),
                                      dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet))
-        if analyze { runner.analyzeTokens = analyzeTokens }
+        if analyze || analyzeOnly { runner.analyzeTokens = analyzeTokens }
+        runner.trainRuns = !analyzeOnly
         do {
             try runner.run()
         } catch let d as SweepDiverged {

@@ -67,6 +67,10 @@ struct Train: ParsableCommand {
                 }
             }
         }
+        guard let lock = try RunLock(dir: dir) else {
+            throw RMoEError("run folder \(dir) is being trained by another process; wait for it, or use another --out")
+        }
+        defer { lock.release() }
         let corpus = try CorpusCatalog.load(config.corpus, dataDir: data.dataDir, synthetic: config.synthetic, seqLen: config.model.seqLen)
         let progress = ProgressPrinter(quiet: quiet)
         let trainer = try Trainer(config: config, corpus: corpus, files: RunFiles(dir), progress: progress)

@@ -256,3 +256,18 @@ struct PairedReportTests {
         #expect(runner.runs.prefix(4).allSatisfy { $0.id.hasSuffix("layers2") })
     }
 }
+
+@Suite("Run locks")
+struct RunLockTests {
+    @Test("a run folder is locked by one process at a time; a second train on it is refused")
+    func oneProcessPerRun() throws {
+        let dir = Fixtures.tempDir()
+        let held = try #require(try RunLock(dir: dir + "/run"))
+        // flock locks belong to the open file description: a second open in this process is refused too.
+        #expect(try RunLock(dir: dir + "/run") == nil)
+        let r = try Fixtures.runCLI(["train", "--corpus", "synthetic", "--steps", "2", "--out", dir + "/run", "--quiet"])
+        #expect(r.status == 1 && r.err.contains("another process"), "\(r.err)")
+        held.release()
+        #expect(try RunLock(dir: dir + "/run") != nil)
+    }
+}

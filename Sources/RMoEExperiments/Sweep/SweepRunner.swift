@@ -23,6 +23,8 @@ public final class SweepRunner {
     /// When set, each run is analysed after training (`--analyze`): analysis.json in its folder, over
     /// this many test tokens, with the weights of its final evaluation.
     public var analyzeTokens: Int? = nil
+    /// false: train nothing, only analyse complete runs (`--analyze-only`).
+    public var trainRuns = true
     private var corpora: [String: Corpus] = [:]
 
     public init(spec: SweepSpec, out: String, overrides: [String] = [], shard: Shard? = nil, dataDir: String?,
@@ -101,7 +103,7 @@ public final class SweepRunner {
             effective[r.id] = c
             continuationNotes[r.id] = notes
         }
-        let todo = mine.filter { !isComplete($0) || (analyzeTokens != nil && !hasAnalysis($0) && !isDiverged($0)) }
+        let todo = mine.filter { (trainRuns && !isComplete($0)) || (isComplete($0) && analyzeTokens != nil && !hasAnalysis($0) && !isDiverged($0)) }
         let toTrain = todo.filter { !isComplete($0) }.count
         let analysisOnly = todo.count - toTrain
         progress.line("sweep \(spec.name): \(runs.count) runs\(shard.map { ", shard \($0.index)/\($0.count): \(mine.count)" } ?? ""), \(mine.count - toTrain) already complete, \(toTrain) to run\(analysisOnly > 0 ? ", \(analysisOnly) to analyse" : ""); output in \(out)")
@@ -119,6 +121,12 @@ public final class SweepRunner {
             let i = (runs.firstIndex { $0.id == r.id } ?? k) + 1
             let session = todo.count < runs.count ? " (\(k + 1) of \(todo.count) left)" : ""
             progress.prefix = "[run \(i)/\(runs.count)\(session) \(r.id)\(eta)] "
+            // One process per run: a run another process (or machine) is training is skipped.
+            guard let lock = try RunLock(dir: files.dir) else {
+                progress.line("[run \(i)/\(runs.count)] \(r.id) is being trained by another process; skipped")
+                continue
+            }
+            defer { lock.release() }
             let trainer = try Trainer(config: rc, corpus: try corpus(for: rc), files: files, progress: progress)
             var start = rc.steps
             if !isComplete(r) {
@@ -177,4 +185,31 @@ public struct SweepDiverged: Error, CustomStringConvertible {
     public var description: String {
         "\(runs.count) run(s) of the sweep diverged (\(runs.prefix(5).joined(separator: ", "))\(runs.count > 5 ? ", ..." : "")); their final.json says where and why, and table.md counts them; lower lr for them and rerun in a new --out"
     }
+}
+
+/// An exclusive advisory lock on a run folder (`flock(2)` on `<run>/.lock`), held while a process
+/// trains or analyses the run, so that two shards, two sweeps or two machines sharing the folder
+/// (flock is honoured by NFSv4 and most cluster file systems) never work on one run at once. The
+/// kernel releases it when the process ends, however it ends.
+public final class RunLock {
+    private var fd: Int32
+
+    /// Takes the lock, or returns nil when another process holds it.
+    public init?(dir: String) throws {
+        try AtomicFile.createDirectory(dir, what: "run folder")
+        fd = open(dir + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RMoEError("cannot open \(dir)/.lock (\(AtomicFile.reason(errno))); check the folder's permissions") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            close(fd)
+            if e == EWOULDBLOCK { return nil }
+            throw RMoEError("cannot lock \(dir)/.lock (\(AtomicFile.reason(e))); the file system may not support locks")
+        }
+    }
+
+    public func release() {
+        if fd >= 0 { flock(fd, LOCK_UN); close(fd); fd = -1 }
+    }
+
+    deinit { release() }
 }
