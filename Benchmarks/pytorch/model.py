@@ -1,7 +1,7 @@
 """PyTorch twin of rmoe's `llama` backbone with an MoE layer in every block.
 
-Same math and the same weight names as the Swift toolkit (architecture.md sections 2-3,
-routers.md sections 1, 2.1, 2.7, 2.9), so `model.state_dict()` keys equal rmoe's safetensors
+Same math and the same weight names as the Swift toolkit (docs/architecture.md sections 2-3,
+docs/routers.md sections 1, 2.1, 2.7, 2.9), so `model.state_dict()` keys equal rmoe's safetensors
 names and a checkpoint written by either side loads into the other unchanged.
 
     x0 = tok_emb[tokens]

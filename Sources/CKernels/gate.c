@@ -1,6 +1,6 @@
 /* The MoE gate: full softmax (for the balance loss and the analyses), top-k selection with gate
- * weights = softmax over the k selected logits (routers.md 1.3), and the Switch balance loss
- * (routers.md 1.6 form (a)) with its gradient. */
+ * weights = softmax over the k selected logits (docs/routers.md 1.3), and the Switch balance loss
+ * (docs/routers.md 1.6 form (a)) with its gradient. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

@@ -3,7 +3,7 @@
  * (gate order r, z, n).
  *   r = sigmoid(gi_r + gh_r), u = sigmoid(gi_z + gh_z), n = tanh(gi_n + r * gh_n),
  *   h = (1 - u) * n + u * h_prev.
- * Backward (routers.md 2.7), given dh:
+ * Backward (docs/routers.md 2.7), given dh:
  *   dn = dh (1-u), du = dh (h_prev - n), da_n = dn (1-n^2), da_u = du u (1-u),
  *   dq = da_n r, da_r = da_n q r (1-r);  dgi = [da_r | da_u | da_n], dgh = [da_r | da_u | dq],
  *   dh_prev = dh u (the caller adds dgh W_hh). */

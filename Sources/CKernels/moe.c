@@ -1,4 +1,4 @@
-/* The thread-pooled expert dispatcher (architecture.md section 7).
+/* The thread-pooled expert dispatcher (docs/architecture.md section 7).
  *
  * rk_moe_route sorts the T*k (token, slot) pairs by expert with a stable counting sort and cuts
  * the work into tasks whose bounds depend only on the routing: row tiles of at most RK_MOE_TILE

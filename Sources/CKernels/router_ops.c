@@ -1,4 +1,4 @@
-/* Element-wise pieces of the baseline routers (routers.md 2.2 - 2.5):
+/* Element-wise pieces of the baseline routers (docs/routers.md 2.2 - 2.5):
  *   GELU (exact erf form) u -> u Phi(u), derivative Phi(u) + u phi(u);
  *   row L2 normalisation y = x / max(||x||, eps), backward dx += (dy - y <y, dy>) / ||x||
  *     (dy / eps where the norm was clamped);

@@ -132,7 +132,7 @@ public enum CorpusCatalog {
         return 1 << 31
     }
 
-    /// Known decompressed sizes of WikiText-2's files (../shared/data/README.md); twice that is their cap.
+    /// Known decompressed sizes of WikiText-2's files (docs/data.md); twice that is their cap.
     static let wikiText2Sizes = ["train": 10_797_148, "valid": 1_121_681, "test": 1_256_449]
 
     /// Reads a corpus file, gunzipping `.gz` files with at most `limit` bytes out. Every error names the file.

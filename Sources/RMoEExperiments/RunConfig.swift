@@ -96,7 +96,7 @@ extension RunConfig {
 
     /// Every field, in the order configs are printed and saved.
     public static let fields: [ConfigField] = [
-        // Model (architecture.md section 2).
+        // Model (docs/architecture.md section 2).
         field("vocab", \.model.vocab, "vocabulary size; always taken from the corpus when training", check: positive),
         field("d_model", \.model.dModel, "model width d", check: positive),
         field("layers", \.model.layers, "number of layers L", check: positive),

@@ -1,7 +1,7 @@
 import Foundation
 import RMoECore
 
-/// The files of one run folder (architecture.md section 6):
+/// The files of one run folder (docs/architecture.md section 6):
 /// `config.json`, `metrics.jsonl`, `final.json`, `model.safetensors`, `train-state.safetensors`.
 public struct RunFiles: Sendable {
     public let dir: String

@@ -1,6 +1,6 @@
 import RMoECore
 
-/// Checkpoints as safetensors (architecture.md section 4): F32 tensors under the parameter names,
+/// Checkpoints as safetensors (docs/architecture.md section 4): F32 tensors under the parameter names,
 /// the run's config as JSON in `__metadata__["config"]`. The optimizer state (both AdamW moments
 /// as `exp_avg.<name>` / `exp_avg_sq.<name>`, the parameters again, and the step) goes into a
 /// second file, `train-state.safetensors`, which alone is enough to resume exactly: it is written

@@ -1,6 +1,6 @@
 import RMoECore
 
-/// The language model of architecture.md section 2: embedding, L pre-norm blocks
+/// The language model of docs/architecture.md section 2: embedding, L pre-norm blocks
 /// (attention, then a dense or Mixture-of-Experts feed-forward layer), final RMSNorm, untied LM
 /// head; loss = mean cross-entropy + balance_coef * sum over layers of the balance loss.
 ///

@@ -1,6 +1,6 @@
 import RMoECore
 
-/// The model's sizes and choices (architecture.md section 2). Field names in configs, `--set`,
+/// The model's sizes and choices (docs/architecture.md section 2). Field names in configs, `--set`,
 /// checkpoint metadata and summary.csv are the snake_case names in `RunConfig`'s field table.
 public struct ModelConfig: Codable, Sendable, Equatable {
     /// Vocabulary size V (set from the corpus).
@@ -30,7 +30,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var alpha = 0.5
     /// RMoE-NP-r: the residual is the previous layer's `own` logits (default) or its `accumulated` logits.
     public var npResidual = "own"
-    /// RMoE-NP-r "detach-r" (routers.md 2.9): the residual enters the forward pass but no gradient
+    /// RMoE-NP-r "detach-r" (docs/routers.md 2.9): the residual enters the forward pass but no gradient
     /// flows back through it into the previous layer's router.
     public var npResidualDetach = false
     /// Residual dropout: each attention output and each FFN/MoE output is dropped with this
@@ -39,7 +39,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// SMoE-MLP: hidden width H of the router MLP, and dropout on its hidden activations.
     public var mlpDim = 256
     public var mlpDropout = 0.0
-    /// SMoE-MLP: whether the output layer has a bias `fc2.bias` (routers.md 2.2 [A]: ModuleFormer has
+    /// SMoE-MLP: whether the output layer has a bias `fc2.bias` (docs/routers.md 2.2 [A]: ModuleFormer has
     /// none, CompeteSMoE's Linear default has one). Only with router_bias = true.
     public var mlpOutBias = true
     /// CosineMoE / XMoE: `paper` (both sides L2-normalised, learnable temperature) or `code`
@@ -134,7 +134,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     }
 
     /// The parameter table: every tensor's checkpoint name, shape and init, in slab order
-    /// (architecture.md sections 2 and 3). This one table drives the parameter, gradient and
+    /// (docs/architecture.md sections 2 and 3). This one table drives the parameter, gradient and
     /// optimizer slabs, initialisation and checkpoints.
     public func parameterSpecs() -> [TensorSpec] {
         let d = dModel, V = vocab, F = denseWidth, E = experts, f = expertWidth

@@ -70,7 +70,7 @@ public final class RoutingStats: @unchecked Sendable {
         public var deadExperts: Int
         /// Mean entropy (nats) of the full routing distribution softmax(z) per token.
         public var entropy: Double
-        /// Mean balance loss times k: 1.0 means perfectly balanced (routers.md 1.6 (a) is 1/k there).
+        /// Mean balance loss times k: 1.0 means perfectly balanced (docs/routers.md 1.6 (a) is 1/k there).
         public var balance: Double
         /// Mean probability mass of softmax(z) on the k selected experts (k/E = uniform routing).
         public var topKMass: Double

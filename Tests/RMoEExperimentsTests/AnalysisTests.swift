@@ -5,7 +5,7 @@ import Testing
 @testable import RMoEExperiments
 @testable import RMoEModel
 
-@Suite("Routing analyses (routers.md section 4)")
+@Suite("Routing analyses (docs/routers.md section 4)")
 struct AnalysisTests {
     @Test("HyperRouter's router-weight statistic is the W its hypernetwork generates in the forward pass")
     func hyperGeneratedWeight() throws {

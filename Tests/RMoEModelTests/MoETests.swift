@@ -167,7 +167,7 @@ struct MoETests {
         #expect(try run(threads: 1) == run(threads: 2))
     }
 
-    @Test("router parameter counts at the medium size equal routers.md 2.10", arguments: [
+    @Test("router parameter counts at the medium size equal docs/routers.md 2.10", arguments: [
         ("smoe", true, 45_184), ("random", true, 45_184), ("rmoe", true, 477_056), ("rmoe-np", true, 477_056),
         ("rmoe-rnn", true, 411_008), ("rmoe", false, 477_056 - 8 * (128 + 16)),
         ("smoe-mlp", true, 755_840), ("cosine", true, 45_056 + 8), ("xmoe", true, 47_104 + 8), ("hyper", true, 12_338_048)])

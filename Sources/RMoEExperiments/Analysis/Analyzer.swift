@@ -3,7 +3,7 @@ import RMoECore
 import RMoEData
 import RMoEModel
 
-/// `rmoe analyze`: the routing analyses of routers.md section 4 on a trained model, over the first
+/// `rmoe analyze`: the routing analyses of docs/routers.md section 4 on a trained model, over the first
 /// `tokens` predicted tokens of a split (evaluation windows, in order).
 public struct RoutingAnalysis: Sendable {
     public var label: String
@@ -82,7 +82,7 @@ public enum Analyzer {
             model.forward(training: false)
             for t in 0..<(B * S) where model.targets[t] >= 0 && taken < wanted {
                 for (l, layer) in layers.enumerated() {
-                    // Full routing distribution (routers.md 4.1 and 1.3): softmax(z_t), or for XMoE the
+                    // Full routing distribution (docs/routers.md 4.1 and 1.3): softmax(z_t), or for XMoE the
                     // softmax of its raw cosine scores at the balance temperature 0.3.
                     let (src, scale): (UnsafeMutablePointer<Float>, Double) =
                         layer.router.balanceScores.map { ($0.scores, Double($0.invTau)) } ?? (layer.logits, 1)
@@ -117,7 +117,7 @@ public enum Analyzer {
             routerWeight: wname, routerWeightNorm: norms, routerWeightStd: stds)
     }
 
-    /// Expert similarity per layer (routers.md 4.2) and each layer's off-diagonal pairwise values.
+    /// Expert similarity per layer (docs/routers.md 4.2) and each layer's off-diagonal pairwise values.
     static func similarity(_ m: LanguageModel<Float>) -> ([Double], [[Double]]) {
         let c = m.config, E = c.experts, f = c.expertWidth, d = c.dModel
         var sims: [Double] = [], pairs: [[Double]] = []
@@ -142,7 +142,7 @@ public enum Analyzer {
         return (sims, pairs)
     }
 
-    /// Frobenius norm and std of each layer's router matrix (routers.md 4.3): the output map of RMoE,
+    /// Frobenius norm and std of each layer's router matrix (docs/routers.md 4.3): the output map of RMoE,
     /// W of SMoE, the last layer of the MLP router, the expert embeddings of the cosine routers, the
     /// generated W of HyperRouter (as of the last forward pass).
     static func routerWeights(_ m: LanguageModel<Float>) -> (String, [Double], [Double]) {
@@ -177,7 +177,7 @@ public enum Analyzer {
         }
         var out = [("mi_heatmaps.svg", SVGPlot.row(heat))]
         let ref = analyses[0].similarityRandomInit.reduce(0, +) / Double(max(analyses[0].similarityRandomInit.count, 1))
-        out.append(("expert_similarity.svg", SVGPlot.boxPlot(title: "Expert similarity over layers (routers.md 4.2)", yLabel: "layer similarity",
+        out.append(("expert_similarity.svg", SVGPlot.boxPlot(title: "Expert similarity over layers (docs/routers.md 4.2)", yLabel: "layer similarity",
                                                               groups: analyses.map(\.label), values: analyses.map(\.similarity),
                                                               reference: (ref, "random init"))))
         for a in analyses {

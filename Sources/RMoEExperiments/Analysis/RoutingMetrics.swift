@@ -1,6 +1,6 @@
 import Foundation
 
-/// The routing analyses of routers.md section 4, as plain functions on arrays (tested against
+/// The routing analyses of docs/routers.md section 4, as plain functions on arrays (tested against
 /// hand-computed values).
 public enum RoutingMetrics {
     /// numpy `digitize(p, linspace(0, 1, 100))`: the index i with edges[i-1] <= p < edges[i], for
@@ -43,7 +43,7 @@ public enum RoutingMetrics {
         return max(mi, 0)
     }
 
-    /// The paper's cross-layer "mutual information" (routers.md 4.1): for every token, the plug-in MI
+    /// The paper's cross-layer "mutual information" (docs/routers.md 4.1): for every token, the plug-in MI
     /// between the binned routing distributions of layers i and j (the E experts are the samples),
     /// averaged over tokens. `bins[l][t]` holds token t's E bin labels in layer l. Returns [L][L].
     public static func crossLayerMI(bins: [[[Int]]]) -> [[Double]] {
@@ -78,7 +78,7 @@ public enum RoutingMetrics {
         return s / Double(L * (L - 1))
     }
 
-    /// The similarity matrix S = M M^T of one layer (routers.md 4.2): expert e's row of M is the
+    /// The similarity matrix S = M M^T of one layer (docs/routers.md 4.2): expert e's row of M is the
     /// concatenation of its L2-normalised blocks (key = mean over the hidden rows of W1 (and W3),
     /// value = mean over the hidden columns of W2). `blocks[e]` are expert e's block vectors.
     public static func similarityMatrix(_ blocks: [[[Double]]], normalize: Bool = true) -> [[Double]] {

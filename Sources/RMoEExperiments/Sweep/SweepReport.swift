@@ -25,7 +25,7 @@ public enum SweepReport {
         var pointKey: String { point.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }
     }
 
-    /// The paper's numbers for reference (routers.md 3.5): enwik8 test BPC (Tables 1, 5, 6) and
+    /// The paper's numbers for reference (docs/routers.md 3.5): enwik8 test BPC (Tables 1, 5, 6) and
     /// WikiText-103 test PPL (Tables 1, 6), by router label.
     public static let paperBPC: [String: Double] = [
         "smoe": 1.128, "hyper": 1.139, "smoe-mlp": 1.137, "random": 1.135, "cosine": 1.122, "xmoe": 1.125, "rmoe": 1.116,
@@ -223,8 +223,8 @@ public enum SweepReport {
         }
         if !pending.isEmpty { t += "\n\(pending.count) run(s) not complete yet: \(pending.joined(separator: ", "))\n" }
         if analysed {
-            t += "\nCross-layer MI: the paper's per-token MI between binned routing distributions of two layers (routers.md 4.1), "
-            t += "mean over the off-diagonal layer pairs; expert similarity: routers.md 4.2, mean over layers (test split, `rmoe sweep --analyze`).\n"
+            t += "\nCross-layer MI: the paper's per-token MI between binned routing distributions of two layers (docs/routers.md 4.1), "
+            t += "mean over the off-diagonal layer pairs; expert similarity: docs/routers.md 4.2, mean over layers (test split, `rmoe sweep --analyze`).\n"
         }
         return t
     }

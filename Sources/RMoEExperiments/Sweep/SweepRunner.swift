@@ -3,7 +3,7 @@ import RMoECore
 import RMoEData
 import RMoEModel
 
-/// Runs a sweep into `out` (architecture.md section 6):
+/// Runs a sweep into `out` (docs/architecture.md section 6):
 ///
 ///     out/sweep.json                    the resolved grid
 ///     out/runs/<id>/...                 one run folder each (config.json, metrics.jsonl, ...)

@@ -1,6 +1,6 @@
 import RMoECore
 
-/// The Mixture-of-Experts layer (routers.md section 1, architecture.md sections 2 and 7):
+/// The Mixture-of-Experts layer (docs/routers.md section 1, docs/architecture.md sections 2 and 7):
 ///
 ///     z = router(x)                                   [T, E]
 ///     S_t = top-k of z_t,  w_t = softmax(z_t[S_t])      (dropless: every token gets its k experts)
@@ -10,7 +10,7 @@ import RMoECore
 /// Experts are stacked `experts.w1` [E, f, d], `w3` [E, f, d], `w2` [E, d, f] (ReLU: `b1` [E, f],
 /// `b2` [E, d], no w3). The dispatch (sort, gather, per-expert products, combine) runs in the C
 /// dispatcher on the thread team. Backward: gradients reach the router only through the selected
-/// gate values and the balance loss (routers.md 1.5).
+/// gate values and the balance loss (docs/routers.md 1.5).
 public final class MoELayer<S: KernelScalar> {
     public let router: any RouterLayer<S>
     public let routing: Routing

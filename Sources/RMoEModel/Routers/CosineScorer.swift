@@ -1,6 +1,6 @@
 import RMoECore
 
-/// The cosine scores shared by CosineMoE and XMoE (routers.md 2.4, 2.5):
+/// The cosine scores shared by CosineMoE and XMoE (docs/routers.md 2.4, 2.5):
 ///
 ///     paper form:  s = normalize(r) normalize(M)^T,  z = s / max(tau, 1e-4)   (tau learnable)
 ///     code form:   s = r normalize(M)^T,             z = s                   (no temperature)
@@ -74,12 +74,12 @@ struct CosineScorer<S: KernelScalar> {
     }
 }
 
-/// CosineMoE (routers.md 2.4): cosine between the token and d-dimensional expert embeddings, over a
+/// CosineMoE (docs/routers.md 2.4): cosine between the token and d-dimensional expert embeddings, over a
 /// learnable temperature ("XMoE without down-projection"). `cosine_form = code` gives the code
 /// base's variant (only the embeddings normalised, no temperature).
 public enum CosineRouter: RouterFamily {
     public static let members: [(name: String, summary: String)] = [
-        ("cosine", "cosine router: normalised token vs normalised expert embeddings over a learnable temperature (CosineMoE; routers.md 2.4)"),
+        ("cosine", "cosine router: normalised token vs normalised expert embeddings over a learnable temperature (CosineMoE; docs/routers.md 2.4)"),
     ]
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {

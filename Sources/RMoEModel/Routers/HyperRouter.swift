@@ -1,13 +1,13 @@
 import RMoECore
 
-/// HyperRouter (routers.md 2.6; Do et al. 2023, the paper's "HyperMoE" baseline): a frozen
+/// HyperRouter (docs/routers.md 2.6; Do et al. 2023, the paper's "HyperMoE" baseline): a frozen
 /// per-layer hypernetwork turns a trainable embedding e [d] into the router's weights, once per
 /// step:  u = A1 e + c1;  v = ReLU(u);  o = A2 v + c2;  [W | b] = reshape(o, [E, d+1]);
 /// z = x W^T + b. Backward: dW = G^T x, db = colsum G, dx += G W, do = [dW | db],
 /// de = A1^T (1[u > 0] * (A2^T do)); the hypernetwork (`hypernet.*`) gets no gradient.
 public enum HyperRouter: RouterFamily {
     public static let members: [(name: String, summary: String)] = [
-        ("hyper", "frozen hypernetwork generates the router from a trainable embedding (HyperRouter, the paper's HyperMoE; routers.md 2.6; Do et al. 2023)"),
+        ("hyper", "frozen hypernetwork generates the router from a trainable embedding (HyperRouter, the paper's HyperMoE; docs/routers.md 2.6; Do et al. 2023)"),
     ]
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {

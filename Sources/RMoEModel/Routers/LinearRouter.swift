@@ -1,11 +1,11 @@
 import RMoECore
 
-/// SMoE (routers.md 2.1): `z = x W^T + b`, W [E, d], b [E]. RandomSMoE (2.3): the same map drawn
+/// SMoE (docs/routers.md 2.1): `z = x W^T + b`, W [E, d], b [E]. RandomSMoE (2.3): the same map drawn
 /// once and frozen; the gradient still flows to x (LM and balance parts), never to W or b.
 public enum LinearRouter: RouterFamily {
     public static let members: [(name: String, summary: String)] = [
-        ("smoe", "linear router z = W x + b (SMoE; routers.md 2.1; Fedus et al. 2022 / CompeteSMoE code)"),
-        ("random", "frozen random linear router, gradient still reaches x (RandomSMoE; routers.md 2.3; Chen et al. 2023)"),
+        ("smoe", "linear router z = W x + b (SMoE; docs/routers.md 2.1; Fedus et al. 2022 / CompeteSMoE code)"),
+        ("random", "frozen random linear router, gradient still reaches x (RandomSMoE; docs/routers.md 2.3; Chen et al. 2023)"),
     ]
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {

@@ -1,6 +1,6 @@
 import RMoECore
 
-/// SMoE-MLP (routers.md 2.2, the ModuleFormer-style MLP router):
+/// SMoE-MLP (docs/routers.md 2.2, the ModuleFormer-style MLP router):
 ///
 ///     U = x W1^T + b1 [T, H];  A = GELU(U) (exact erf form);  A = Dropout(A) (mlp_dropout, default off);
 ///     z = A W2^T + b2 [T, E]
@@ -9,7 +9,7 @@ import RMoECore
 /// `fc2.bias` also off with mlp_out_bias = false).
 public enum MLPRouter: RouterFamily {
     public static let members: [(name: String, summary: String)] = [
-        ("smoe-mlp", "two-layer GELU MLP router, hidden mlp_dim (SMoE-MLP; routers.md 2.2; Shen et al. 2023, ModuleFormer)"),
+        ("smoe-mlp", "two-layer GELU MLP router, hidden mlp_dim (SMoE-MLP; docs/routers.md 2.2; Shen et al. 2023, ModuleFormer)"),
     ]
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {

@@ -1,6 +1,6 @@
 import RMoECore
 
-/// RMoE (routers.md 2.7) and its ablations (2.8, 2.9): a per-layer projector x' = P x + c, one
+/// RMoE (docs/routers.md 2.7) and its ablations (2.8, 2.9): a per-layer projector x' = P x + c, one
 /// recurrent cell shared by all layers (PyTorch `GRUCell` layout, gates r, z, n; or a tanh
 /// `RNNCell`) carrying a state h from layer to layer (h_0 = 0), and a per-layer output map
 /// z = G h + g.
@@ -18,11 +18,11 @@ import RMoECore
 /// the logit gradient) from each layer's backward to the one below.
 public enum RecurrentRouter: RouterFamily {
     public static let members: [(name: String, summary: String)] = [
-        ("rmoe", "GRU shared by all layers carries routing state across depth (RMoE; routers.md 2.7; Qiu et al., ICLR 2025)"),
-        ("rmoe-rnn", "RMoE with a tanh RNN cell instead of the GRU (RMoE Table 6 L-proj + RNN; routers.md 2.8)"),
-        ("rmoe-np", "RMoE without passing the state: every layer starts from h = 0 (RMoE-NP; routers.md 2.9)"),
-        ("rmoe-detach", "RMoE passing the state forward but no gradient back across layers (RMoE Table 5; routers.md 2.9)"),
-        ("rmoe-np-r", "RMoE-NP plus alpha times the previous layer's logits (RMoE-NP-r0.5 / r1.0; routers.md 2.9)"),
+        ("rmoe", "GRU shared by all layers carries routing state across depth (RMoE; docs/routers.md 2.7; Qiu et al., ICLR 2025)"),
+        ("rmoe-rnn", "RMoE with a tanh RNN cell instead of the GRU (RMoE Table 6 L-proj + RNN; docs/routers.md 2.8)"),
+        ("rmoe-np", "RMoE without passing the state: every layer starts from h = 0 (RMoE-NP; docs/routers.md 2.9)"),
+        ("rmoe-detach", "RMoE passing the state forward but no gradient back across layers (RMoE Table 5; docs/routers.md 2.9)"),
+        ("rmoe-np-r", "RMoE-NP plus alpha times the previous layer's logits (RMoE-NP-r0.5 / r1.0; docs/routers.md 2.9)"),
     ]
 
     static func isRNN(_ c: ModelConfig) -> Bool { c.router == "rmoe-rnn" }

@@ -1,6 +1,6 @@
 import RMoECore
 
-/// One layer's router: maps the MoE input x [T, d] to logits z [T, E] (routers.md section 2).
+/// One layer's router: maps the MoE input x [T, d] to logits z [T, E] (docs/routers.md section 2).
 /// Routers of one model may share state (RMoE's recurrent state passed from layer to layer);
 /// the model runs the routers' forward passes in layer order and their backward passes in
 /// reverse layer order, which is what such sharing relies on.

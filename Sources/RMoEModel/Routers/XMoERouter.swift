@@ -1,13 +1,13 @@
 import RMoECore
 
-/// XMoE (routers.md 2.5; Chi et al. 2022): reduce x to d_e dimensions, r = W_r x (no bias), then the
+/// XMoE (docs/routers.md 2.5; Chi et al. 2022): reduce x to d_e dimensions, r = W_r x (no bias), then the
 /// cosine scorer against expert embeddings [E, d_e] over a learnable temperature. Its balance loss
 /// takes softmax(s / 0.3) of the raw cosine s (`xmoe_balance_tau`), whose gradient bypasses the
 /// temperature. Weights `reduce.weight` [d_e, d], `expert_emb` [E, d_e], `temperature` [1].
 /// The unused `Linear(d, E)` that the CompeteSMoE XMoE gate also builds is not created.
 public enum XMoERouter: RouterFamily {
     public static let members: [(name: String, summary: String)] = [
-        ("xmoe", "down-projection to xmoe_dim then cosine vs expert embeddings, learnable temperature (XMoE; routers.md 2.5; Chi et al. 2022)"),
+        ("xmoe", "down-projection to xmoe_dim then cosine vs expert embeddings, learnable temperature (XMoE; docs/routers.md 2.5; Chi et al. 2022)"),
     ]
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
