@@ -60,9 +60,17 @@ public struct Corpus: Sendable {
     }
 }
 
+/// The corpora the toolkit knows.
+public enum CorpusName: String, ConfigChoice {
+    case synthetic
+    case wikitext2Bytes = "wikitext2-bytes"
+    case wikitext2
+    case enwik8
+}
+
 /// The corpora the toolkit knows, and where it looks for their files.
 public enum CorpusCatalog {
-    public static let names = ["synthetic", "wikitext2-bytes", "wikitext2", "enwik8"]
+    public static let names = CorpusName.allCases.map(\.rawValue)
 
     /// Descriptions for `rmoe corpus list`.
     public static let descriptions: [String: String] = [
@@ -88,25 +96,33 @@ public enum CorpusCatalog {
     /// Loads a corpus by name. `synthetic` takes its parameters from `synthetic`.
     public static func load(_ name: String, dataDir: String?, synthetic: SyntheticSource.Parameters = .init(),
                             seqLen: Int = 256) throws -> Corpus {
-        switch name {
-        case "synthetic":
+        guard let corpus = CorpusName(rawValue: name) else {
+            throw RMoEError("unknown corpus '\(name)'; use one of: \(names.joined(separator: ", "))")
+        }
+        return try load(corpus, dataDir: dataDir, synthetic: synthetic, seqLen: seqLen)
+    }
+
+    /// Loads a corpus. `synthetic` takes its parameters from `synthetic`.
+    public static func load(_ corpus: CorpusName, dataDir: String?, synthetic: SyntheticSource.Parameters = .init(),
+                            seqLen: Int = 256) throws -> Corpus {
+        let name = corpus.rawValue
+        switch corpus {
+        case .synthetic:
             return SyntheticSource(synthetic).corpus(seqLen: seqLen)
-        case "wikitext2-bytes", "wikitext2":
+        case .wikitext2Bytes, .wikitext2:
             let files = try locateWikiText(dataDir: dataDir)
             let splits = try zip(files, ["train", "valid", "test"]).map { path, split in
                 try readMaybeGzip(path, limit: min(decompressionLimit, 2 * wikiText2Sizes[split]!))
             }
-            if name == "wikitext2-bytes" {
+            if corpus == .wikitext2Bytes {
                 return Corpus(name: name, level: .bytes, vocabSize: 256,
                               train: splits[0].map { Int32($0) }, valid: splits[1].map { Int32($0) },
                               test: splits[2].map { Int32($0) }, source: files.joined(separator: ", "))
             }
             return try WordTokenizer.corpus(name: name, train: splits[0], valid: splits[1], test: splits[2],
                                             source: files.joined(separator: ", "))
-        case "enwik8":
+        case .enwik8:
             return try loadEnwik8(dataDir: dataDir)
-        default:
-            throw RMoEError("unknown corpus '\(name)'; use one of: \(names.joined(separator: ", "))")
         }
     }
 

@@ -52,12 +52,12 @@ public enum CheckpointConfig {
             }
             if let red = try shape(r + "reduce.weight", rank: 2) { c.model.xmoeDim = red[0] }
             if let hyp = try shape(r + "hypernet.fc1.weight", rank: 2) { c.model.hyperDim = hyp[0] }
-            if file.info(r + "expert_emb") != nil { c.model.cosineForm = file.info(r + "temperature") != nil ? "paper" : "code" }
+            if file.info(r + "expert_emb") != nil { c.model.cosineForm = file.info(r + "temperature") != nil ? .paper : .code }
             let hasW3 = file.info("layers.0.moe.experts.w3") != nil
-            if hasW3 && c.model.expert == "relu" {
+            if hasW3 && c.model.expert == .relu {
                 throw RMoEError("\(what) has tensor 'layers.0.moe.experts.w3' (a SwiGLU expert) but the config says expert = relu; pass --set expert=swiglu")
             }
-            if !hasW3 && c.model.expert == "swiglu" {
+            if !hasW3 && c.model.expert == .swiglu {
                 throw RMoEError("\(what) lacks tensor 'layers.0.moe.experts.w3', so its experts are not SwiGLU; pass --set expert=relu")
             }
         } else {

@@ -9,7 +9,7 @@ import RMoEModel
 public struct RunConfig: Sendable, Equatable {
     public var model = ModelConfig()
     /// Corpus name (see `rmoe corpus list`).
-    public var corpus = "synthetic"
+    public var corpus = CorpusName.synthetic
     public var steps = 1000
     public var seed = 1
     /// Threads for all parallel work; 0 = every core.
@@ -17,7 +17,7 @@ public struct RunConfig: Sendable, Equatable {
     // Optimizer and schedule.
     public var lr = 1e-3
     public var lrMin = 1e-4
-    public var schedule = "cosine"
+    public var schedule = Schedule.cosine
     public var warmup = 100
     public var beta1 = 0.9
     public var beta2 = 0.999
@@ -64,7 +64,8 @@ public struct ConfigField: Sendable {
 extension RunConfig {
     static func field<V: ConfigScalar>(_ name: String, _ kp: WritableKeyPath<RunConfig, V> & Sendable, _ help: String,
                                        check: (@Sendable (V) -> String?)? = nil) -> ConfigField {
-        ConfigField(name: name, help: help, type: V.typeName,
+        let help = V.choices.map { help + " (\($0))" } ?? help
+        return ConfigField(name: name, help: help, type: V.typeName,
                     read: { $0[keyPath: kp].json },
                     write: { cfg, value, origin in
                         guard let v = V(json: value) else {
@@ -75,12 +76,6 @@ extension RunConfig {
                         }
                         cfg[keyPath: kp] = v
                     })
-    }
-
-    static func choice(_ name: String, _ kp: WritableKeyPath<RunConfig, String> & Sendable, _ choices: [String], _ help: String) -> ConfigField {
-        field(name, kp, help + " (\(choices.joined(separator: " | ")))") { v in
-            choices.contains(v) ? nil : "unknown value; use one of: \(choices.joined(separator: ", "))"
-        }
     }
 
     static let positive: @Sendable (Int) -> String? = { $0 > 0 ? nil : "must be positive" }
@@ -105,26 +100,26 @@ extension RunConfig {
         field("top_k", \.model.topK, "experts per token k", check: positive),
         field("expert_width", \.model.expertWidth, "expert hidden width f", check: positive),
         field("ffn_width", \.model.ffnWidth, "dense FFN hidden width; 0 = top_k * expert_width", check: nonNegative),
-        choice("expert", \.model.expert, ["swiglu", "relu"], "expert kind"),
+        field("expert", \.model.expert, "expert kind: SwiGLU, or ReLU with biases (the enwik8 code's)"),
         field("router", \.model.router, "router name (`rmoe routers` lists them); dense = a dense SwiGLU FFN") { v in
             v == "dense" || Routers.family(of: v) != nil ? nil : "unknown router; use one of: dense, \(Routers.names.joined(separator: ", "))"
         },
         field("router_dim", \.model.routerDim, "RMoE recurrent width p", check: positive),
         field("router_bias", \.model.routerBias, "biases in router linear maps"),
-        choice("router_init", \.model.routerInit, ["torch", "normal"], "router init: PyTorch Linear/GRU default U(±1/sqrt(fan_in)), or N(0, init_std) with zero biases"),
+        field("router_init", \.model.routerInit, "router init: PyTorch Linear/GRU default U(±1/sqrt(fan_in)), or N(0, init_std) with zero biases"),
         field("alpha", \.model.alpha, "rmoe-np-r: weight of the previous layer's logits"),
-        choice("np_residual", \.model.npResidual, ["own", "accumulated"], "rmoe-np-r: add the previous layer's own logits or its accumulated logits"),
+        field("np_residual", \.model.npResidual, "rmoe-np-r: add the previous layer's own logits or its accumulated logits"),
         field("np_residual_detach", \.model.npResidualDetach, "rmoe-np-r: detach-r, no gradient through the residual into the previous layer's router"),
         field("mlp_dim", \.model.mlpDim, "smoe-mlp: hidden width H of the router MLP", check: positive),
         field("mlp_out_bias", \.model.mlpOutBias, "smoe-mlp: the output layer has a bias fc2.bias (with router_bias = true)"),
         field("dropout", \.model.dropout, "residual dropout on every attention and FFN/MoE output (training only; GPT-2's resid_pdrop)") { v in v >= 0 && v < 1 ? nil : "must be in [0, 1)" },
         field("mlp_dropout", \.model.mlpDropout, "smoe-mlp: dropout on the router's hidden activations (training only)") { v in v >= 0 && v < 1 ? nil : "must be in [0, 1)" },
-        choice("cosine_form", \.model.cosineForm, ["paper", "code"], "cosine/xmoe: paper (both sides normalised, learnable temperature) or code (embeddings normalised only, no temperature)"),
+        field("cosine_form", \.model.cosineForm, "cosine/xmoe: paper (both sides normalised, learnable temperature) or code (embeddings normalised only, no temperature)"),
         field("tau_init", \.model.tauInit, "cosine/xmoe: initial learnable temperature", check: positiveReal),
         field("xmoe_dim", \.model.xmoeDim, "xmoe: routing dimension d_e", check: positive),
         field("xmoe_balance_tau", \.model.xmoeBalanceTau, "xmoe: temperature of the balance-loss softmax", check: positiveReal),
         field("hyper_dim", \.model.hyperDim, "hyper: hidden width of the frozen hypernetwork", check: positive),
-        choice("expert_init", \.model.expertInit, ["normal", "fastmoe", "torch"], "expert init: N(0, init_std); fastmoe U(±1/sqrt(out*in)); torch U(±1/sqrt(in)) per expert"),
+        field("expert_init", \.model.expertInit, "expert init: N(0, init_std); fastmoe U(±1/sqrt(out*in)); torch U(±1/sqrt(in)) per expert"),
         field("balance_coef", \.model.balanceCoef, "weight of the summed per-layer balance loss", check: nonNegativeReal),
         field("rope_theta", \.model.ropeTheta, "RoPE base", check: positiveReal),
         field("norm_eps", \.model.normEps, "RMSNorm epsilon", check: positiveReal),
@@ -132,16 +127,14 @@ extension RunConfig {
         field("seq_len", \.model.seqLen, "tokens per sequence", check: positive),
         field("batch", \.model.batch, "sequences per step", check: positive),
         // Run.
-        field("corpus", \.corpus, "corpus (synthetic | wikitext2-bytes | wikitext2 | enwik8)") { v in
-            CorpusCatalog.names.contains(v) ? nil : "unknown corpus; use one of: \(CorpusCatalog.names.joined(separator: ", "))"
-        },
+        field("corpus", \.corpus, "corpus (`rmoe corpus list` says which are found)"),
         field("steps", \.steps, "training steps", check: within(1...maxSteps)),
         field("seed", \.seed, "seed of initialisation and batch order", check: nonNegative),
         field("threads", \.threads, "threads for all parallel work; 0 = every core", check: within(0...4096)),
         // Optimizer.
         field("lr", \.lr, "peak learning rate", check: positiveReal),
         field("lr_min", \.lrMin, "final learning rate of the cosine schedule", check: nonNegativeReal),
-        choice("schedule", \.schedule, ["cosine", "constant"], "learning-rate schedule after warm-up"),
+        field("schedule", \.schedule, "learning-rate schedule after warm-up"),
         field("warmup", \.warmup, "linear warm-up steps", check: within(0...maxSteps)),
         field("beta1", \.beta1, "AdamW beta1", check: unitInterval),
         field("beta2", \.beta2, "AdamW beta2", check: unitInterval),
@@ -286,7 +279,7 @@ extension RunConfig {
         }
         var notes: [String] = []
         if req.steps != saved.steps {
-            if req.schedule == "cosine" {
+            if req.schedule == .cosine {
                 if req.scheduleSteps == saved.scheduleSteps {
                     let horizon = saved.scheduleSteps > 0 ? saved.scheduleSteps : saved.steps
                     req.scheduleSteps = horizon
@@ -315,9 +308,37 @@ extension SyntheticSource.Parameters {
 /// Values a config field can hold.
 protocol ConfigScalar: Sendable {
     static var typeName: String { get }
+    /// "a | b | c" for options with a fixed set of values.
+    static var choices: String? { get }
     init?(json: JSONValue)
     var json: JSONValue { get }
 }
+
+extension ConfigScalar {
+    static var choices: String? { nil }
+}
+
+/// Options with a fixed set of values read their raw value from a string.
+extension ConfigScalar where Self: ConfigChoice {
+    static var typeName: String { "choice: " + Self.choiceSentence }
+    static var choices: String? { Self.choiceList }
+    init?(json: JSONValue) {
+        guard case .string(let s) = json, let v = Self(rawValue: s) else { return nil }
+        self = v
+    }
+    var json: JSONValue { .string(rawValue) }
+}
+
+extension ExpertKind: ConfigScalar {}
+extension RouterInitMode: ConfigScalar {}
+extension ExpertInitMode: ConfigScalar {}
+extension CosineForm: ConfigScalar {}
+extension NPResidual: ConfigScalar {}
+extension Schedule: ConfigScalar {}
+extension CorpusName: ConfigScalar {}
+
+/// Learning-rate schedule after the linear warm-up.
+public enum Schedule: String, ConfigChoice { case cosine, constant }
 
 extension Int: ConfigScalar {
     static var typeName: String { "integer" }

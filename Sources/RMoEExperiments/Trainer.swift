@@ -103,7 +103,7 @@ public final class Trainer {
     /// `lr_min` over the horizon (`schedule_steps`, else `steps`) and `lr_min` after it.
     public static func learningRate(_ c: RunConfig, step s: Int) -> Double {
         if s < c.warmup { return c.lr * Double(s + 1) / Double(c.warmup) }
-        if c.schedule == "constant" { return c.lr }
+        if c.schedule == .constant { return c.lr }
         let horizon = c.scheduleSteps > 0 ? c.scheduleSteps : c.steps
         let progress = Double(s - c.warmup) / Double(max(1, horizon - c.warmup))
         return c.lrMin + 0.5 * (c.lr - c.lrMin) * (1 + cos(Double.pi * min(1, progress)))

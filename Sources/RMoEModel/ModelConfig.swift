@@ -20,16 +20,16 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Hidden width of the dense FFN; 0 means top_k * expert_width (matched active FLOPs).
     public var ffnWidth = 0
     /// Expert kind: `swiglu` or `relu`.
-    public var expert = "swiglu"
+    public var expert = ExpertKind.swiglu
     /// Router name (`Routers.names`), or `dense` for a dense SwiGLU FFN in every layer.
     public var router = "smoe"
     /// Init of router parameters: `torch` (PyTorch defaults: Linear and GRU U(±1/sqrt(fan_in)),
     /// the enwik8 code base) or `normal` (N(0, init_std), biases 0: the Hugging Face code).
-    public var routerInit = "torch"
+    public var routerInit = RouterInitMode.torch
     /// RMoE-NP-r: weight alpha of the previous layer's logits.
     public var alpha = 0.5
     /// RMoE-NP-r: the residual is the previous layer's `own` logits (default) or its `accumulated` logits.
-    public var npResidual = "own"
+    public var npResidual = NPResidual.own
     /// RMoE-NP-r "detach-r" (docs/routers.md 2.9): the residual enters the forward pass but no gradient
     /// flows back through it into the previous layer's router.
     public var npResidualDetach = false
@@ -44,7 +44,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var mlpOutBias = true
     /// CosineMoE / XMoE: `paper` (both sides L2-normalised, learnable temperature) or `code`
     /// (the CompeteSMoE / torchscale code: only expert embeddings normalised, no temperature).
-    public var cosineForm = "paper"
+    public var cosineForm = CosineForm.paper
     /// Initial value of the learnable temperature of CosineMoE and XMoE.
     public var tauInit = 0.3
     /// XMoE: routing dimension d_e, and the fixed temperature of its balance-loss softmax.
@@ -55,7 +55,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Init of expert weights: `normal` (N(0, init_std), biases 0), `fastmoe` (the enwik8 code's
     /// quirk: U(±1/sqrt(out*in)) over the stacked [E, out, in] tensor, biases 0), or `torch`
     /// (per expert U(±1/sqrt(in)) for weights and biases).
-    public var expertInit = "normal"
+    public var expertInit = ExpertInitMode.normal
     /// RMoE recurrent width p.
     public var routerDim = 64
     /// Biases in the router's linear maps.
@@ -79,7 +79,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Width F of the dense FFN.
     public var denseWidth: Int { ffnWidth > 0 ? ffnWidth : topK * expertWidth }
     public var isDense: Bool { router == "dense" }
-    public var isReLUExpert: Bool { expert == "relu" }
+    public var isReLUExpert: Bool { expert == .relu }
     /// Width of the expert's first product H: 2f for SwiGLU (w1 | w3), f for ReLU.
     public var expertHiddenStride: Int { isReLUExpert ? expertWidth : 2 * expertWidth }
 
@@ -115,7 +115,6 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try need(normEps > 0, "norm_eps = \(normEps) must be positive")
         try need(ropeTheta > 1, "rope_theta = \(ropeTheta) must be greater than 1")
         try need(initStd >= 0, "init_std = \(initStd) must be non-negative")
-        try need(["swiglu", "relu"].contains(expert), "expert = '\(expert)' is unknown; use swiglu or relu")
         try need(router == "dense" || Routers.family(of: router) != nil,
                  "router = '\(router)' is unknown; use one of: dense, \(Routers.names.joined(separator: ", ")) (`rmoe routers` describes them)")
         if !isDense {
@@ -123,14 +122,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             try need(topK >= 1 && topK <= min(experts, 64), "top_k = \(topK) must be between 1 and min(experts, 64) = \(min(experts, 64))")
             try need(expertWidth >= 1, "expert_width = \(expertWidth) must be positive")
         }
-        try need(["torch", "normal"].contains(routerInit), "router_init = '\(routerInit)' is unknown; use torch or normal")
-        try need(["normal", "fastmoe", "torch"].contains(expertInit), "expert_init = '\(expertInit)' is unknown; use normal, fastmoe or torch")
-        try need(["paper", "code"].contains(cosineForm), "cosine_form = '\(cosineForm)' is unknown; use paper or code")
         try need(dropout >= 0 && dropout < 1, "dropout = \(dropout) must be in [0, 1)")
         try need(mlpDropout >= 0 && mlpDropout < 1, "mlp_dropout = \(mlpDropout) must be in [0, 1)")
         try need(mlpDim >= 1 && xmoeDim >= 1 && hyperDim >= 1, "mlp_dim, xmoe_dim and hyper_dim must be positive")
         try need(tauInit > 0 && xmoeBalanceTau > 0, "tau_init and xmoe_balance_tau must be positive")
-        try need(["own", "accumulated"].contains(npResidual), "np_residual = '\(npResidual)' is unknown; use own or accumulated")
     }
 
     /// The parameter table: every tensor's checkpoint name, shape and init, in slab order
@@ -155,8 +150,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             let e = p + "moe.experts."
             func expertTensorInit(out: Int, inDim: Int) -> TensorInit {
                 switch self.expertInit {
-                case "fastmoe": return .uniform(1 / Double(out * inDim).squareRoot())
-                case "torch": return .uniform(1 / Double(inDim).squareRoot())
+                case .fastmoe: return .uniform(1 / Double(out * inDim).squareRoot())
+                case .torch: return .uniform(1 / Double(inDim).squareRoot())
                 default: return w
                 }
             }
@@ -164,7 +159,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             if !isReLUExpert { specs.append(TensorSpec(e + "w3", [E, f, d], init: expertTensorInit(out: f, inDim: d))) }
             specs.append(TensorSpec(e + "w2", [E, d, f], init: expertTensorInit(out: d, inDim: f)))
             if isReLUExpert {
-                let torch = self.expertInit == "torch"
+                let torch = self.expertInit == .torch
                 specs.append(TensorSpec(e + "b1", [E, f], init: torch ? .uniform(1 / Double(d).squareRoot()) : .zeros, decay: false))
                 specs.append(TensorSpec(e + "b2", [E, d], init: torch ? .uniform(1 / Double(f).squareRoot()) : .zeros, decay: false))
             }

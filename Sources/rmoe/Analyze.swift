@@ -14,22 +14,21 @@ struct Analyze: ParsableCommand {
         """)
 
     @Option(help: "A model.safetensors or best.safetensors written by rmoe (repeatable).") var checkpoint: [String]
-    @Option(help: "Labels for the checkpoints (comma-separated; default: the router names).") var labels: String?
-    @Option(help: "Corpus (default: the checkpoint's own).") var corpus: String?
-    @Option(help: "valid or test.") var split: String = "test"
+    @Option(parsing: .upToNextOption, help: "Labels for the checkpoints, one per checkpoint (default: the router names).") var labels: [String] = []
+    @Option(help: "Corpus (default: the checkpoint's own).") var corpus: CorpusName?
+    @Option(help: "Split.") var split: Corpus.Split = .test
     @Option(help: "Predicted tokens to analyse.") var tokens: Int = 8192
     @Option(help: "Output folder.") var out: String = "analysis"
     @Option(help: "Threads (0 = every core).") var threads: Int = 0
     @OptionGroup var data: DataOptions
 
     func validate() throws {
-        guard ["valid", "test", "train"].contains(split) else { throw ValidationError("--split must be valid, test or train") }
         guard tokens > 0 else { throw ValidationError("--tokens must be positive") }
         guard (0...Runtime.maxThreads).contains(threads) else { throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)") }
     }
 
     func run() throws {
-        let names = labels?.split(separator: ",").map(String.init)
+        let names: [String]? = labels.isEmpty ? nil : listItems(labels)
         if let names, names.count != checkpoint.count { throw RMoEError("--labels has \(names.count) names for \(checkpoint.count) checkpoints; give one per checkpoint") }
         try AtomicFile.createDirectory(out, what: "output folder")
         var analyses: [RoutingAnalysis] = []
@@ -45,7 +44,7 @@ struct Analyze: ParsableCommand {
             let trainer = try Trainer(config: config, corpus: c, files: nil, progress: ProgressPrinter(quiet: true))
             try Checkpoint.load(trainer.model.params, from: file)
             let label = names?[i] ?? config.model.router
-            let a = try Analyzer.analyze(model: trainer.model, corpus: c, split: Corpus.Split(rawValue: split)!, tokens: tokens, label: label)
+            let a = try Analyzer.analyze(model: trainer.model, corpus: c, split: split, tokens: tokens, label: label)
             try writeFileAtomically(out + "/analysis-\(label).json", a.json)
             print(String(format: "%@: MI mean off-diagonal %.4f (top-1 MI %.4f), expert similarity %.4f (random init %.4f), tokens %d",
                          label, a.miMeanOffDiagonal, RoutingMetrics.meanOffDiagonal(a.top1MI), a.similarityMean,

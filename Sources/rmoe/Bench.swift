@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
         subcommands: [Step.self, Router.self, Experts.self, Dispatch.self, Sgemm.self, Kernels.self])
 
     struct Common: ParsableArguments {
-        @Option(help: "Thread counts to measure, comma-separated.") var threads: String = "1,2"
+        @Option(parsing: .upToNextOption, help: "Thread counts to measure (--threads 1 2, or 1,2).") var threads: [String] = ["1", "2"]
         @Flag(help: "Print one JSON object per result instead of a table.") var json = false
         @Option(help: "Timed repetitions per measurement.") var reps: Int = 10
 
@@ -25,11 +25,7 @@ struct Bench: ParsableCommand {
         }
 
         var threadList: [Int] {
-            get throws {
-                let l = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-                guard !l.isEmpty, l.allSatisfy({ $0 >= 1 && $0 <= Runtime.maxThreads }) else { throw RMoEError("--threads '\(threads)' is not a list of positive integers; write e.g. --threads 1,2") }
-                return l
-            }
+            get throws { try intList(threads, option: "--threads", example: "1 2", rule: "from 1 to \(Runtime.maxThreads)") { $0 >= 1 && $0 <= Runtime.maxThreads } }
         }
     }
 
@@ -97,13 +93,13 @@ struct Bench: ParsableCommand {
             abstract: "Router overhead: training-step time of each router (interleaved in one run), its ratio to smoe and its FLOP ratio.")
         @OptionGroup var common: Common
         @OptionGroup var options: ConfigOptions
-        @Option(help: "Routers, comma-separated (smoe is always measured, as the reference); default: every MoE router.")
-        var routers: String = Routers.names.filter { $0 != "dense" }.joined(separator: ",")
+        @Option(parsing: .upToNextOption, help: "Routers (smoe is always measured, as the reference); default: every MoE router.")
+        var routers: [String] = Routers.names.filter { $0 != "dense" }
         @Flag(help: "Time the forward pass alone.") var inference = false
 
         func run() throws {
             let base = try options.resolve()
-            var names = routers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            var names = listItems(routers)
             if !names.contains("smoe") { names.insert("smoe", at: 0) }
             let configs = try Common.variants(of: base.model, names) { $0.router = $1 }
             for t in try common.threadList {

@@ -13,14 +13,12 @@ extension Bench {
             abstract: "Step time against the number of experts at fixed top-k and expert width (interleaved in one run), as ratios to the first.")
         @OptionGroup var common: Common
         @OptionGroup var options: ConfigOptions
-        @Option(help: "Expert counts, comma-separated; ratios are to the first.") var experts: String = "8,16,64"
+        @Option(parsing: .upToNextOption, help: "Expert counts (--experts 8 16 64, or 8,16,64); ratios are to the first.") var experts: [String] = ["8", "16", "64"]
         @Flag(help: "Time the forward pass alone.") var inference = false
 
         func run() throws {
             let base = try options.resolve()
-            let counts = experts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !counts.isEmpty, counts.count == experts.split(separator: ",").count, counts.allSatisfy({ $0 >= base.model.topK })
-            else { throw RMoEError("--experts '\(experts)' must be a comma-separated list of integers >= top_k (\(base.model.topK)); write e.g. --experts 8,64") }
+            let counts = try intList(experts, option: "--experts", example: "8 64", rule: "from top_k (\(base.model.topK)) to 1024") { $0 >= base.model.topK && $0 <= 1024 }
             let configs = try Common.variants(of: base.model, counts) { $0.experts = $1 }
             for t in try common.threadList {
                 let results = try StepBench.run(configs: configs, threads: t, reps: common.reps, inference: inference)

@@ -9,13 +9,12 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Loss and BPC/PPL of a checkpoint on a split.")
 
     @Option(help: "A model.safetensors written by rmoe (its config is in the metadata).") var checkpoint: String
-    @Option(help: "valid or test.") var split: String = "test"
+    @Option(help: "Split.") var split: Corpus.Split = .test
     @Option(help: "Evaluate only the first N sequences (0 = whole split).") var windows: Int = 0
     @Option(help: "Threads (0 = every core).") var threads: Int = 0
     @OptionGroup var data: DataOptions
 
     func validate() throws {
-        guard ["valid", "test", "train"].contains(split) else { throw ValidationError("--split must be valid, test or train") }
         guard (0...Runtime.maxThreads).contains(threads) else { throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)") }
     }
 
@@ -30,9 +29,9 @@ struct Eval: ParsableCommand {
         let corpus = try CorpusCatalog.load(config.corpus, dataDir: data.dataDir, synthetic: config.synthetic, seqLen: config.model.seqLen)
         let trainer = try Trainer(config: config, corpus: corpus, files: nil, progress: ProgressPrinter(quiet: true))
         try Checkpoint.load(trainer.model.params, from: file)
-        let s = Corpus.Split(rawValue: split)!
+        let s = split
         let r = trainer.evaluate(s, windows: windows > 0 ? windows : nil)
-        var out: [(String, JSONValue)] = [("checkpoint", .string(checkpoint)), ("corpus", .string(corpus.name)), ("split", .string(split)),
+        var out: [(String, JSONValue)] = [("checkpoint", .string(checkpoint)), ("corpus", .string(corpus.name)), ("split", .string(split.rawValue)),
                                           ("tokens", .int(r.tokens)), ("loss", .double(r.loss)), (corpus.metricName, .double(corpus.metric(loss: r.loss)))]
         if let f = corpus.floor[s] { out.append(("floor_loss", .double(f))) }
         print(JSONText.object(out))

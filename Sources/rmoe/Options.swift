@@ -1,6 +1,27 @@
 import ArgumentParser
 import RMoECore
+import RMoEData
 import RMoEExperiments
+import RMoEModel
+
+// Options with a fixed set of values are parsed by ArgumentParser from the enums' raw values.
+extension CorpusName: ExpressibleByArgument {}
+extension Corpus.Split: ExpressibleByArgument {}
+
+/// List options take ArgumentParser's array parsing (`--threads 1 2`) and, as before, commas (`--threads 1,2`).
+func listItems(_ values: [String]) -> [String] {
+    values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+}
+
+/// Integers of a list option, each checked by `ok`; `option` and `example` make the error message.
+func intList(_ values: [String], option: String, example: String, rule: String, _ ok: (Int) -> Bool) throws -> [Int] {
+    let items = listItems(values)
+    let ints = items.compactMap(Int.init)
+    guard !ints.isEmpty, ints.count == items.count, ints.allSatisfy(ok) else {
+        throw RMoEError("\(option) '\(values.joined(separator: " "))' is not a list of integers \(rule); write e.g. \(option) \(example)")
+    }
+    return ints
+}
 
 /// Options shared by every command that builds a run config.
 struct ConfigOptions: ParsableArguments {
@@ -10,7 +31,7 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: ArgumentHelp("Set any config field, e.g. --set lr=3e-4 (repeatable; applied last).", valueName: "key=value"))
     var assignments: [String] = []
 
-    @Option(help: "Corpus: synthetic, wikitext2-bytes, wikitext2 or enwik8.") var corpus: String?
+    @Option(help: "Corpus.") var corpus: CorpusName?
     // (Threads: `rmoe train --threads N` or --set threads=N; the benchmarks take their own --threads list.)
     @Option(help: "Router name (dense = dense FFN).") var router: String?
     @Option(help: "Training steps.") var steps: Int?
@@ -24,7 +45,7 @@ struct ConfigOptions: ParsableArguments {
     /// The named options as `key=value` assignments (they count as command-line settings).
     var namedAssignments: [String] {
         var a: [String] = []
-        if let corpus { a.append("corpus=\(corpus)") }
+        if let corpus { a.append("corpus=\(corpus.rawValue)") }
         if let router { a.append("router=\(router)") }
         if let steps { a.append("steps=\(steps)") }
         if let seed { a.append("seed=\(seed)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RMoECore
 import RMoEExperiments
 
@@ -15,6 +16,20 @@ struct RMoECommand: ParsableCommand {
     static func main() {
         // OpenBLAS's generic kernels on a CPU it does not know are ~3x slower: re-execute with the right ones.
         BLASCore.reexecIfGeneric()
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help, --version and the like.
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            // Every error is one line on stderr (the usage stays behind --help), with a non-zero status.
+            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            System.printError("Error: " + text)
+            Foundation.exit(code.rawValue)
+        }
     }
 }

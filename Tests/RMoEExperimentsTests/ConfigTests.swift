@@ -59,7 +59,7 @@ struct ConfigTests {
     @Test("the saved config parses back to the same config")
     func roundTrip() throws {
         var c = RunConfig()
-        c.lr = 3.7e-4; c.model.layers = 5; c.corpus = "wikitext2-bytes"; c.model.routerBias = false; c.synthetic.seed = 99
+        c.lr = 3.7e-4; c.model.layers = 5; c.corpus = .wikitext2Bytes; c.model.routerBias = false; c.synthetic.seed = 99
         let back = try RunConfig.fromJSON(c.jsonText, origin: "test")
         #expect(back == c)
         #expect(back.jsonText == c.jsonText)

@@ -107,7 +107,7 @@ struct RunIntegrityTests {
     @Test("extending a constant-schedule run is bitwise the run planned that long")
     func extensionIsExact() throws {
         var c = Fixtures.tinyConfig(steps: 20)
-        c.schedule = "constant"
+        c.schedule = .constant
         var long = c
         long.steps = 40
         let dirA = Fixtures.tempDir(), dirB = Fixtures.tempDir()

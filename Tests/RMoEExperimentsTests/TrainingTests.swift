@@ -146,7 +146,7 @@ struct TrainingTests {
         #expect(Trainer.learningRate(c, step: 9) == 1)
         #expect(abs(Trainer.learningRate(c, step: 60) - 0.55) < 1e-12)
         #expect(abs(Trainer.learningRate(c, step: 110) - 0.1) < 1e-12)
-        c.schedule = "constant"
+        c.schedule = .constant
         #expect(Trainer.learningRate(c, step: 100) == 1)
     }
 }

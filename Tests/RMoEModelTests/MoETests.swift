@@ -13,12 +13,12 @@ struct MoETests {
                          layers: Int = 2, residual: String = "own", cosineForm: String = "paper",
                          adjust: (inout ModelConfig) -> Void = { _ in }) throws -> LanguageModel<Double> {
         var c = ModelFixtures.tiny(layers: layers, router: router)
-        c.expert = expert
+        c.expert = ExpertKind(rawValue: expert)!
         c.routerBias = bias
         c.balanceCoef = 0.05      // large enough that its gradient matters in the check
         c.alpha = 0.7
-        c.npResidual = residual
-        c.mlpDim = 7; c.xmoeDim = 3; c.hyperDim = 5; c.cosineForm = cosineForm
+        c.npResidual = NPResidual(rawValue: residual)!
+        c.mlpDim = 7; c.xmoeDim = 3; c.hyperDim = 5; c.cosineForm = CosineForm(rawValue: cosineForm)!
         adjust(&c)
         let m = try LanguageModel<Double>(config: c)
         m.initialize(seed: seed)

@@ -65,7 +65,7 @@ public final class SweepRunner {
     }
 
     func corpus(for c: RunConfig) throws -> Corpus {
-        let key = c.corpus == "synthetic" ? "synthetic:\(c.synthetic):\(c.model.seqLen)" : c.corpus
+        let key = c.corpus == .synthetic ? "synthetic:\(c.synthetic):\(c.model.seqLen)" : c.corpus.rawValue
         if let k = corpora[key] { return k }
         let k = try CorpusCatalog.load(c.corpus, dataDir: dataDir, synthetic: c.synthetic, seqLen: c.model.seqLen)
         corpora[key] = k

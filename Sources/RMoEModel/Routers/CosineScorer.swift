@@ -69,7 +69,7 @@ struct CosineScorer<S: KernelScalar> {
     /// temperature [1] = tau_init in the paper form.
     static func specs(_ prefix: String, _ c: ModelConfig, k: Int) -> [TensorSpec] {
         var s = [TensorSpec(prefix + "expert_emb", [c.experts, k], init: .orthogonal(gain: 0.32, rowNorm: 1.5))]
-        if c.cosineForm == "paper" { s.append(TensorSpec(prefix + "temperature", [1], init: .constant(c.tauInit), decay: false)) }
+        if c.cosineForm == .paper { s.append(TensorSpec(prefix + "temperature", [1], init: .constant(c.tauInit), decay: false)) }
         return s
     }
 }
@@ -98,7 +98,7 @@ public enum CosineRouter: RouterFamily {
         let T, d: Int
         init(_ env: RouterEnvironment<S>) {
             T = env.tokens; d = env.config.dModel
-            scorer = CosineScorer(env, inDim: d, paper: env.config.cosineForm == "paper")
+            scorer = CosineScorer(env, inDim: d, paper: env.config.cosineForm == .paper)
             z = env.buffers.make(T * env.config.experts); dr = env.buffers.make(T * d)
         }
         func forward(x: UnsafePointer<S>, logits: UnsafeMutablePointer<S>) {

@@ -110,7 +110,7 @@ public enum RecurrentRouter: RouterFamily {
             l = env.layer; L = c.layers; T = env.tokens; p = c.routerDim; E = c.experts
             gates = RecurrentRouter.gates(c); rnn = RecurrentRouter.isRNN(c)
             passState = RecurrentRouter.passesState(c); passGradient = RecurrentRouter.passesGradient(c)
-            residual = RecurrentRouter.logitResidual(c); accumulated = c.npResidual == "accumulated"
+            residual = RecurrentRouter.logitResidual(c); accumulated = c.npResidual == .accumulated
             detachResidual = c.npResidualDetach
             alpha = S(c.alpha)
             proj = RouterLinear(env, "proj", inDim: c.dModel, outDim: p)

@@ -116,10 +116,10 @@ public enum Routers {
 /// code's normal(0, init_std) with zero biases (`router_init`).
 enum RouterInit {
     static func weight(_ c: ModelConfig, fanIn: Int) -> TensorInit {
-        c.routerInit == "torch" ? .uniform(1 / Double(fanIn).squareRoot()) : .normal(c.initStd)
+        c.routerInit == .torch ? .uniform(1 / Double(fanIn).squareRoot()) : .normal(c.initStd)
     }
     static func bias(_ c: ModelConfig, fanIn: Int) -> TensorInit {
-        c.routerInit == "torch" ? .uniform(1 / Double(fanIn).squareRoot()) : .zeros
+        c.routerInit == .torch ? .uniform(1 / Double(fanIn).squareRoot()) : .zeros
     }
 }
 

@@ -33,7 +33,7 @@ public enum XMoERouter: RouterFamily {
             let c = env.config
             T = env.tokens; de = c.xmoeDim; E = c.experts
             reduce = RouterLinear(env, "reduce", inDim: c.dModel, outDim: de)
-            scorer = CosineScorer(env, inDim: de, paper: c.cosineForm == "paper")
+            scorer = CosineScorer(env, inDim: de, paper: c.cosineForm == .paper)
             r = env.buffers.make(T * de); dr = env.buffers.make(T * de); z = env.buffers.make(T * E); dBal = env.buffers.make(T * E)
             invBalanceTau = S(1 / c.xmoeBalanceTau)
         }
