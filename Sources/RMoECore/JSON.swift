@@ -314,3 +314,35 @@ public enum JSON {
         }
     }
 }
+
+/// `Codable` for values stored inside `Codable` types (router options); objects decode with their
+/// keys sorted, as JSON decoders do not keep key order.
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else {
+            let o = try c.decode([String: JSONValue].self)
+            let keys = o.keys.sorted()
+            self = .object(keys: keys, values: keys.map { o[$0]! })
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .bool(let b): try c.encode(b)
+        case .string(let s): try c.encode(s)
+        case .null: try c.encodeNil()
+        case .array(let a): try c.encode(a)
+        case .object(let k, let v): try c.encode(Dictionary(uniqueKeysWithValues: zip(k, v)))
+        }
+    }
+}

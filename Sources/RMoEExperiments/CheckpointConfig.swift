@@ -4,9 +4,8 @@ import RMoEModel
 
 /// Reads a model's sizes off a checkpoint's tensor shapes, so that checkpoints written by other
 /// programs (with no metadata) load: vocab and d_model from `tok_emb.weight`, layers from the
-/// `layers.{i}.` prefixes, the FFN or expert widths and expert count from their tensors, the RMoE
-/// width from the projector (and the MLP, XMoE and hypernetwork widths, and the cosine routers' form
-/// from whether a temperature is stored). What shapes do not imply (heads, top_k, router, router_bias, expert,
+/// `layers.{i}.` prefixes, the FFN or expert widths and expert count from their tensors, and the
+/// router family's own widths as the family reads them (`RouterFamily.inferFields`). What shapes do not imply (heads, top_k, router, router_bias, expert,
 /// balance_coef) comes from the config; shapes that disagree with it are errors naming the tensor.
 public enum CheckpointConfig {
     public static func infer(from file: SafeTensorsFile, base: RunConfig) throws -> RunConfig {
@@ -44,15 +43,12 @@ public enum CheckpointConfig {
             }
             c.model.experts = w1[0]
             c.model.expertWidth = w1[1]
-            let r = "layers.0.moe.router."
-            if let proj = try shape(r + "proj.weight", rank: 2) { c.model.routerDim = proj[0] }
-            if let fc1 = try shape(r + "fc1.weight", rank: 2) {
-                c.model.mlpDim = fc1[0]
-                if c.model.routerBias, file.info(r + "fc1.bias") != nil { c.model.mlpOutBias = file.info(r + "fc2.bias") != nil }
+            // The router family reads its own widths from layer 0's router tensors (and its shared ones).
+            if let family = Routers.family(of: c.model.router) {
+                try family.inferFields(&c.model) { name, rank in
+                    try shape(name.hasPrefix("router_rnn.") ? name : "layers.0.moe.router." + name, rank: rank)
+                }
             }
-            if let red = try shape(r + "reduce.weight", rank: 2) { c.model.xmoeDim = red[0] }
-            if let hyp = try shape(r + "hypernet.fc1.weight", rank: 2) { c.model.hyperDim = hyp[0] }
-            if file.info(r + "expert_emb") != nil { c.model.cosineForm = file.info(r + "temperature") != nil ? .paper : .code }
             let hasW3 = file.info("layers.0.moe.experts.w3") != nil
             if hasW3 && c.model.expert == .relu {
                 throw RMoEError("\(what) has tensor 'layers.0.moe.experts.w3' (a SwiGLU expert) but the config says expert = relu; pass --set expert=swiglu")

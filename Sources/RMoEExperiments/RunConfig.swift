@@ -62,7 +62,7 @@ public struct ConfigField: Sendable {
 }
 
 extension RunConfig {
-    static func field<V: ConfigScalar>(_ name: String, _ kp: WritableKeyPath<RunConfig, V> & Sendable, _ help: String,
+    static func field<V: ConfigValue>(_ name: String, _ kp: WritableKeyPath<RunConfig, V> & Sendable, _ help: String,
                                        check: (@Sendable (V) -> String?)? = nil) -> ConfigField {
         let help = V.choices.map { help + " (\($0))" } ?? help
         return ConfigField(name: name, help: help, type: V.typeName,
@@ -90,7 +90,24 @@ extension RunConfig {
     static let maxSteps = 1 << 40
 
     /// Every field, in the order configs are printed and saved.
-    public static let fields: [ConfigField] = [
+    public static let fields: [ConfigField] = baseFields.prefix(while: { $0.name != "dropout" })
+        + Routers.fields.map(routerField) + baseFields.drop(while: { $0.name != "dropout" })
+
+    /// A router family's field (declared in its file) as a field of the table.
+    static func routerField(_ f: AnyRouterField) -> ConfigField {
+        ConfigField(name: f.name, help: f.help, type: f.typeName,
+                    read: { $0.model.routerOptions.values[f.name] ?? f.defaultValue },
+                    write: { cfg, value, origin in
+                        switch f.parse(value) {
+                        case .success(let v): cfg.model.routerOptions.set(f.name, v, default: f.defaultValue)
+                        case .failure(let problem): throw RMoEError("\(origin): \(f.name) = \(value.plainText) \(problem); \(f.help)")
+                        }
+                    })
+    }
+
+    /// The fields every run has, in the order configs are printed; the routers' own fields go
+    /// before `dropout`.
+    static let baseFields: [ConfigField] = [
         // Model (docs/architecture.md section 2).
         field("vocab", \.model.vocab, "vocabulary size; always taken from the corpus when training", check: positive),
         field("d_model", \.model.dModel, "model width d", check: positive),
@@ -104,21 +121,9 @@ extension RunConfig {
         field("router", \.model.router, "router name (`rmoe routers` lists them); dense = a dense SwiGLU FFN") { v in
             v == "dense" || Routers.family(of: v) != nil ? nil : "unknown router; use one of: dense, \(Routers.names.joined(separator: ", "))"
         },
-        field("router_dim", \.model.routerDim, "RMoE recurrent width p", check: positive),
         field("router_bias", \.model.routerBias, "biases in router linear maps"),
         field("router_init", \.model.routerInit, "router init: PyTorch Linear/GRU default U(±1/sqrt(fan_in)), or N(0, init_std) with zero biases"),
-        field("alpha", \.model.alpha, "rmoe-np-r: weight of the previous layer's logits"),
-        field("np_residual", \.model.npResidual, "rmoe-np-r: add the previous layer's own logits or its accumulated logits"),
-        field("np_residual_detach", \.model.npResidualDetach, "rmoe-np-r: detach-r, no gradient through the residual into the previous layer's router"),
-        field("mlp_dim", \.model.mlpDim, "smoe-mlp: hidden width H of the router MLP", check: positive),
-        field("mlp_out_bias", \.model.mlpOutBias, "smoe-mlp: the output layer has a bias fc2.bias (with router_bias = true)"),
         field("dropout", \.model.dropout, "residual dropout on every attention and FFN/MoE output (training only; GPT-2's resid_pdrop)") { v in v >= 0 && v < 1 ? nil : "must be in [0, 1)" },
-        field("mlp_dropout", \.model.mlpDropout, "smoe-mlp: dropout on the router's hidden activations (training only)") { v in v >= 0 && v < 1 ? nil : "must be in [0, 1)" },
-        field("cosine_form", \.model.cosineForm, "cosine/xmoe: paper (both sides normalised, learnable temperature) or code (embeddings normalised only, no temperature)"),
-        field("tau_init", \.model.tauInit, "cosine/xmoe: initial learnable temperature", check: positiveReal),
-        field("xmoe_dim", \.model.xmoeDim, "xmoe: routing dimension d_e", check: positive),
-        field("xmoe_balance_tau", \.model.xmoeBalanceTau, "xmoe: temperature of the balance-loss softmax", check: positiveReal),
-        field("hyper_dim", \.model.hyperDim, "hyper: hidden width of the frozen hypernetwork", check: positive),
         field("expert_init", \.model.expertInit, "expert init: N(0, init_std); fastmoe U(±1/sqrt(out*in)); torch U(±1/sqrt(in)) per expert"),
         field("balance_coef", \.model.balanceCoef, "weight of the summed per-layer balance loss", check: nonNegativeReal),
         field("rope_theta", \.model.ropeTheta, "RoPE base", check: positiveReal),
@@ -305,102 +310,18 @@ extension SyntheticSource.Parameters {
     }
 }
 
-/// Values a config field can hold.
-protocol ConfigScalar: Sendable {
-    static var typeName: String { get }
-    /// "a | b | c" for options with a fixed set of values.
-    static var choices: String? { get }
-    init?(json: JSONValue)
-    var json: JSONValue { get }
-}
-
-extension ConfigScalar {
-    static var choices: String? { nil }
-}
-
-/// Options with a fixed set of values read their raw value from a string.
-extension ConfigScalar where Self: ConfigChoice {
-    static var typeName: String { "choice: " + Self.choiceSentence }
-    static var choices: String? { Self.choiceList }
-    init?(json: JSONValue) {
-        guard case .string(let s) = json, let v = Self(rawValue: s) else { return nil }
-        self = v
-    }
-    var json: JSONValue { .string(rawValue) }
-}
-
-extension ExpertKind: ConfigScalar {}
-extension RouterInitMode: ConfigScalar {}
-extension ExpertInitMode: ConfigScalar {}
-extension CosineForm: ConfigScalar {}
-extension NPResidual: ConfigScalar {}
-extension Schedule: ConfigScalar {}
-extension CorpusName: ConfigScalar {}
+extension Schedule: ConfigValue {}
+extension CorpusName: ConfigValue {}
 
 /// Learning-rate schedule after the linear warm-up.
 public enum Schedule: String, ConfigChoice { case cosine, constant }
 
-extension Int: ConfigScalar {
-    static var typeName: String { "integer" }
-    init?(json: JSONValue) {
-        switch json {
-        case .int(let i): self = i
-        case .double(let d) where d == d.rounded() && abs(d) < 1e15: self = Int(d)
-        case .string(let s):
-            if let i = Int(s.replacingOccurrences(of: "_", with: "")) { self = i }
-            else if let d = Double(s), d == d.rounded(), abs(d) < 1e15 { self = Int(d) }
-            else { return nil }
-        default: return nil
-        }
-    }
-    var json: JSONValue { .int(self) }
-}
-
-extension Double: ConfigScalar {
-    static var typeName: String { "number" }
-    init?(json: JSONValue) {
-        switch json {
-        case .int(let i): self = Double(i)
-        case .double(let d): self = d
-        case .string(let s): guard let d = Double(s), d.isFinite else { return nil }; self = d
-        default: return nil
-        }
-    }
-    var json: JSONValue { .double(self) }
-}
-
-extension Bool: ConfigScalar {
-    static var typeName: String { "boolean (true or false)" }
-    init?(json: JSONValue) {
-        switch json {
-        case .bool(let b): self = b
-        case .string(let s):
-            switch s.lowercased() {
-            case "true", "1", "yes", "on": self = true
-            case "false", "0", "no", "off": self = false
-            default: return nil
-            }
-        default: return nil
-        }
-    }
-    var json: JSONValue { .bool(self) }
-}
-
-extension String: ConfigScalar {
-    static var typeName: String { "string" }
-    init?(json: JSONValue) {
-        guard case .string(let s) = json, !s.isEmpty else { return nil }
-        self = s
-    }
-    var json: JSONValue { .string(self) }
-}
-
 /// A sorted list of distinct positive step numbers, written "1000,3000,6000" ("" = none).
-public struct StepList: ConfigScalar, Equatable, Sendable {
+public struct StepList: ConfigValue, Equatable, Sendable {
     public var steps: [Int]
     public init(_ steps: [Int] = []) { self.steps = steps }
-    static var typeName: String { "comma-separated list of positive steps" }
-    init?(json: JSONValue) {
+    public static var typeName: String { "comma-separated list of positive steps" }
+    public init?(json: JSONValue) {
         switch json {
         case .int(let i) where i > 0: steps = [i]
         case .string(let s):
@@ -416,7 +337,7 @@ public struct StepList: ConfigScalar, Equatable, Sendable {
         default: return nil
         }
     }
-    var json: JSONValue { .string(steps.map(String.init).joined(separator: ",")) }
+    public var json: JSONValue { .string(steps.map(String.init).joined(separator: ",")) }
     public func contains(_ step: Int) -> Bool { steps.contains(step) }
 }
 

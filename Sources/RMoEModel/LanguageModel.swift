@@ -69,10 +69,12 @@ public final class LanguageModel<S: KernelScalar> {
         let ffnScratch = config.isDense ? DenseFFN<S>.scratchCount(T: T, F: config.denseWidth).map { pool.make($0, of: S.self) } : []
         let moeScratch = config.isDense ? nil : MoELayer<S>.Scratch(config, pool)
         let (params, grads, context, clock) = (self.params, self.grads, self.context, self.routerClock)
+        let tokenIds = UnsafePointer(tokens)
         blocks = (0..<L).map { i in
             Block(index: i, config: config, params: params, grads: grads, pool: pool, context: context, routerClock: clock,
                   rope: (UnsafePointer(rope), UnsafePointer(rope + cosTable.count)),
-                  attnScratch: attnScratch, ffnScratch: ffnScratch, moeScratch: moeScratch, routerShared: shared)
+                  attnScratch: attnScratch, ffnScratch: ffnScratch, moeScratch: moeScratch, routerShared: shared,
+                  tokenIds: tokenIds)
         }
     }
 
@@ -186,7 +188,7 @@ struct Block<S: KernelScalar> {
 
     init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, context: ForwardContext,
          routerClock: Stopwatch, rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
-         moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?) {
+         moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?, tokenIds: UnsafePointer<Int32>) {
         let p = "layers.\(i)."
         T = c.batch * c.seqLen; d = c.dModel
         attnNorm = RMSNorm(weight: params.pointer(p + "attn_norm.weight"), weightGrad: grads.pointer(p + "attn_norm.weight"), dim: d, eps: S(c.normEps))
@@ -209,7 +211,7 @@ struct Block<S: KernelScalar> {
                                   saved: DenseFFN<S>.savedCount(T: T, F: c.denseWidth).map { pool.make($0) }, scratch: ffnScratch))
         } else {
             ffn = .moe(MoELayer(layer: i, config: c, params: params, grads: grads, pool: pool, shared: routerShared,
-                                 context: context, routerClock: routerClock, scratch: moeScratch!))
+                                 context: context, tokenIds: tokenIds, routerClock: routerClock, scratch: moeScratch!))
         }
     }
 

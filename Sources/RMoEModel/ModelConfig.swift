@@ -26,40 +26,18 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Init of router parameters: `torch` (PyTorch defaults: Linear and GRU U(±1/sqrt(fan_in)),
     /// the enwik8 code base) or `normal` (N(0, init_std), biases 0: the Hugging Face code).
     public var routerInit = RouterInitMode.torch
-    /// RMoE-NP-r: weight alpha of the previous layer's logits.
-    public var alpha = 0.5
-    /// RMoE-NP-r: the residual is the previous layer's `own` logits (default) or its `accumulated` logits.
-    public var npResidual = NPResidual.own
-    /// RMoE-NP-r "detach-r" (docs/routers.md 2.9): the residual enters the forward pass but no gradient
-    /// flows back through it into the previous layer's router.
-    public var npResidualDetach = false
     /// Residual dropout: each attention output and each FFN/MoE output is dropped with this
     /// probability (inverted dropout, training only) before it is added to the residual stream.
     public var dropout = 0.0
-    /// SMoE-MLP: hidden width H of the router MLP, and dropout on its hidden activations.
-    public var mlpDim = 256
-    public var mlpDropout = 0.0
-    /// SMoE-MLP: whether the output layer has a bias `fc2.bias` (docs/routers.md 2.2 [A]: ModuleFormer has
-    /// none, CompeteSMoE's Linear default has one). Only with router_bias = true.
-    public var mlpOutBias = true
-    /// CosineMoE / XMoE: `paper` (both sides L2-normalised, learnable temperature) or `code`
-    /// (the CompeteSMoE / torchscale code: only expert embeddings normalised, no temperature).
-    public var cosineForm = CosineForm.paper
-    /// Initial value of the learnable temperature of CosineMoE and XMoE.
-    public var tauInit = 0.3
-    /// XMoE: routing dimension d_e, and the fixed temperature of its balance-loss softmax.
-    public var xmoeDim = 16
-    public var xmoeBalanceTau = 0.3
-    /// HyperRouter: hidden width of the frozen hypernetwork.
-    public var hyperDim = 256
     /// Init of expert weights: `normal` (N(0, init_std), biases 0), `fastmoe` (the enwik8 code's
     /// quirk: U(±1/sqrt(out*in)) over the stacked [E, out, in] tensor, biases 0), or `torch`
     /// (per expert U(±1/sqrt(in)) for weights and biases).
     public var expertInit = ExpertInitMode.normal
-    /// RMoE recurrent width p.
-    public var routerDim = 64
     /// Biases in the router's linear maps.
     public var routerBias = true
+    /// The router family's own fields (RMoE's width p, the MLP router's width, ...), declared in
+    /// each router's file; read and written with `config[Family.field]`.
+    public var routerOptions = RouterOptions()
     /// Weight of the summed per-layer balance loss.
     public var balanceCoef = 0.01
     /// RoPE base.
@@ -100,7 +78,6 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try bound("expert_width", expertWidth, Self.maxHidden)
         try bound("ffn_width", ffnWidth, Self.maxHidden)
         try bound("top_k * expert_width", topK > 64 || expertWidth > Self.maxHidden ? Int.max : topK * expertWidth, Self.maxHidden)
-        for (n, v) in [("router_dim", routerDim), ("mlp_dim", mlpDim), ("xmoe_dim", xmoeDim), ("hyper_dim", hyperDim)] { try bound(n, v, Self.maxWidth) }
         try bound("seq_len", seqLen, Self.maxRows)
         try bound("batch", batch, Self.maxRows)
         try bound("batch * seq_len", batch > Self.maxRows || seqLen > Self.maxRows ? Int.max : batch * seqLen, Self.maxRows)
@@ -123,9 +100,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             try need(expertWidth >= 1, "expert_width = \(expertWidth) must be positive")
         }
         try need(dropout >= 0 && dropout < 1, "dropout = \(dropout) must be in [0, 1)")
-        try need(mlpDropout >= 0 && mlpDropout < 1, "mlp_dropout = \(mlpDropout) must be in [0, 1)")
-        try need(mlpDim >= 1 && xmoeDim >= 1 && hyperDim >= 1, "mlp_dim, xmoe_dim and hyper_dim must be positive")
-        try need(tauInit > 0 && xmoeBalanceTau > 0, "tau_init and xmoe_balance_tau must be positive")
+        try Routers.validateOptions(self)
     }
 
     /// The parameter table: every tensor's checkpoint name, shape and init, in slab order
@@ -184,8 +159,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             ffn = 3 * T * F; ffnScratch = 3 * T * F
         } else {
             let E = Double(experts), k = Double(topK), f = Double(expertWidth), hs = Double(expertHiddenStride)
-            let routerWidth = Double(max(routerDim, mlpDim, xmoeDim, hyperDim))
-            ffn = 2 * T * E + T * k + T * k * (2 * d + hs + f) + 4 * T * k + T * (8 * routerWidth + 4 * E)
+            let router = Routers.family(of: self.router).map { $0.activationElements(self) } ?? 0
+            ffn = 2 * T * E + T * k + T * k * (2 * d + hs + f) + 4 * T * k + T * 4 * E + router
             ffnScratch = T * k * (2 * d + hs + f) + T * E
         }
         return L * (attention + block + ffn + Double(1)) + attentionScratch + ffnScratch + (L + 4) * T * d + 2 * T * V + 8 * T

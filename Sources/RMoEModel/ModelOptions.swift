@@ -17,3 +17,9 @@ public enum CosineForm: String, ConfigChoice { case paper, code }
 
 /// RMoE-NP-r: the residual is the previous layer's `own` logits or its `accumulated` logits.
 public enum NPResidual: String, ConfigChoice { case own, accumulated }
+
+extension ExpertKind: ConfigValue {}
+extension RouterInitMode: ConfigValue {}
+extension ExpertInitMode: ConfigValue {}
+extension CosineForm: ConfigValue {}
+extension NPResidual: ConfigValue {}

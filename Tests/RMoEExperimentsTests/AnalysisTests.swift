@@ -11,7 +11,7 @@ struct AnalysisTests {
     func hyperGeneratedWeight() throws {
         var c = ModelConfig()
         c.router = "hyper"; c.dModel = 16; c.layers = 2; c.heads = 2; c.experts = 4; c.topK = 2; c.expertWidth = 8
-        c.hyperDim = 6; c.seqLen = 8; c.batch = 2; c.vocab = 20
+        c[HyperRouter.hyperDim] = 6; c.seqLen = 8; c.batch = 2; c.vocab = 20
         let m = try LanguageModel<Float>(config: c)
         m.initialize(seed: 3)
         for i in 0..<m.rows { m.tokens[i] = Int32(i % 20); m.targets[i] = Int32((i + 1) % 20) }

@@ -2,6 +2,7 @@ import Foundation
 @testable import RMoECore
 @testable import RMoEData
 @testable import RMoEExperiments
+@testable import RMoEModel
 
 enum Fixtures {
     /// A tiny model on a small synthetic corpus: trains in well under a second.
@@ -9,7 +10,7 @@ enum Fixtures {
         var c = RunConfig()
         c.model.dModel = 16; c.model.layers = 2; c.model.heads = 2; c.model.ffnWidth = 32
         c.model.seqLen = 16; c.model.batch = 4
-        c.model.experts = 4; c.model.topK = 2; c.model.expertWidth = 16; c.model.routerDim = 8
+        c.model.experts = 4; c.model.topK = 2; c.model.expertWidth = 16; c.model[RMoERouter.routerDim] = 8
         c.steps = steps
         c.lr = 3e-3; c.warmup = 5; c.logEvery = 2; c.checkpointEvery = 10; c.evalEvery = 10; c.evalBatches = 2
         c.finalEvalWindows = 8

@@ -12,7 +12,7 @@ struct GradsCommandTests {
         let dir = Fixtures.tempDir()
         var mc = ModelConfig()
         mc.vocab = 40; mc.dModel = 16; mc.layers = 2; mc.heads = 2; mc.experts = 4; mc.topK = 2; mc.expertWidth = 8
-        mc.routerDim = 6; mc.router = "rmoe"; mc.seqLen = 9; mc.batch = 3; mc.initStd = 0.1
+        mc[RMoERouter.routerDim] = 6; mc.router = "rmoe"; mc.seqLen = 9; mc.batch = 3; mc.initStd = 0.1
         let m = try LanguageModel<Float>(config: mc)
         m.initialize(seed: 5)
         // The checkpoint, with no metadata at all.

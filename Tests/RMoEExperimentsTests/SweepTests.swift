@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RMoECore
 @testable import RMoEExperiments
+@testable import RMoEModel
 
 @Suite("Sweeps: presets, resume after kill -9, shards, report", .serialized)
 struct SweepTests {
@@ -14,7 +15,7 @@ struct SweepTests {
         }
         #expect(try Presets.load("ablation-bytes").runs().count == 24)
         #expect(try Presets.load("depth").runs().map(\.id).contains("rmoe-np-r0.5-s1-layers12"))
-        #expect(try Presets.load("recurrence").runs().first { $0.label == "rmoe-np-r1.0" }?.config.model.alpha == 1.0)
+        #expect(try Presets.load("recurrence").runs().first { $0.label == "rmoe-np-r1.0" }?.config.model[RMoERouter.alpha] == 1.0)
     }
 
     @Test("bad sweep files end in one clear error")

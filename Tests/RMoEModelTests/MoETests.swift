@@ -16,9 +16,9 @@ struct MoETests {
         c.expert = ExpertKind(rawValue: expert)!
         c.routerBias = bias
         c.balanceCoef = 0.05      // large enough that its gradient matters in the check
-        c.alpha = 0.7
-        c.npResidual = NPResidual(rawValue: residual)!
-        c.mlpDim = 7; c.xmoeDim = 3; c.hyperDim = 5; c.cosineForm = CosineForm(rawValue: cosineForm)!
+        c[RMoERouter.alpha] = 0.7
+        c[RMoERouter.npResidual] = NPResidual(rawValue: residual)!
+        c[SMoEMLPRouter.mlpDim] = 7; c[XMoERouter.dim] = 3; c[HyperRouter.hyperDim] = 5; c[CosineRouter.form] = CosineForm(rawValue: cosineForm)!
         adjust(&c)
         let m = try LanguageModel<Double>(config: c)
         m.initialize(seed: seed)
@@ -38,8 +38,8 @@ struct MoETests {
         let worst = ModelFixtures.worstGradientError(m) {
             // rmoe-detach's gradient treats h_{l-1} as a constant: difference the loss with the
             // states frozen at their values, which is exactly that function.
-            if router == "rmoe-detach", let shared = m.routerShared as? RecurrentRouter.Shared<Double> {
-                let T = m.rows, p = m.config.routerDim
+            if router == "rmoe-detach", let shared = m.routerShared as? RMoERouter.Shared<Double> {
+                let T = m.rows, p = m.config[RMoERouter.routerDim]
                 let frozen = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: m.config.layers)
                 for l in 0..<m.config.layers {
                     frozen[l] = .allocate(capacity: T * p)
@@ -150,7 +150,7 @@ struct MoETests {
             Runtime.setThreads(threads)
             defer { Runtime.setThreads(2) }
             var c = ModelFixtures.tiny(d: 32, layers: 2, heads: 2, seqLen: 64, batch: 4, router: router)
-            c.experts = 8; c.topK = 2; c.expertWidth = 48; c.routerDim = 16; c.vocab = 50; c.initStd = 0.02
+            c.experts = 8; c.topK = 2; c.expertWidth = 48; c[RMoERouter.routerDim] = 16; c.vocab = 50; c.initStd = 0.02
             let m = try LanguageModel<Float>(config: c)
             m.initialize(seed: 9)
             ModelFixtures.fillBatch(m, seed: 10)
@@ -173,7 +173,7 @@ struct MoETests {
         ("smoe-mlp", true, 755_840), ("cosine", true, 45_056 + 8), ("xmoe", true, 47_104 + 8), ("hyper", true, 12_338_048)])
     func parameterCounts(args: (String, Bool, Int)) {
         var c = ModelConfig()
-        c.dModel = 352; c.experts = 16; c.layers = 8; c.routerDim = 128; c.topK = 2; c.expertWidth = 352
+        c.dModel = 352; c.experts = 16; c.layers = 8; c[RMoERouter.routerDim] = 128; c.topK = 2; c.expertWidth = 352
         c.router = args.0; c.routerBias = args.1
         #expect(Routers.parameterCount(c) == args.2)
         if args.0 == "random" { #expect(Routers.parameterCount(c, trainable: true) == 0) }
@@ -186,7 +186,7 @@ struct FrozenTests {
     @Test("frozen router tensors are never updated by training; the trainable ones are", arguments: ["random", "hyper"])
     func frozenStayFrozen(router: String) throws {
         var c = ModelFixtures.tiny(router: router)
-        c.hyperDim = 6; c.initStd = 0.02
+        c[HyperRouter.hyperDim] = 6; c.initStd = 0.02
         let m = try LanguageModel<Float>(config: c)
         m.initialize(seed: 1)
         ModelFixtures.fillBatch(m, seed: 2)

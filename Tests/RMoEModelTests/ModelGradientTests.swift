@@ -9,7 +9,7 @@ enum ModelFixtures {
                      seqLen: Int = 5, batch: Int = 2, router: String = "dense") -> ModelConfig {
         var c = ModelConfig()
         c.router = router
-        c.experts = 4; c.topK = 2; c.expertWidth = 6; c.routerDim = 5
+        c.experts = 4; c.topK = 2; c.expertWidth = 6; c[RMoERouter.routerDim] = 5
         c.vocab = vocab; c.dModel = d; c.layers = layers; c.heads = heads; c.ffnWidth = ffn
         c.seqLen = seqLen; c.batch = batch
         c.initStd = 0.3        // well-conditioned gradients for the check

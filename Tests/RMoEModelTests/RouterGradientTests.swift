@@ -29,7 +29,7 @@ struct RouterGradientTests {
             let ctx = ForwardContext()
             routers = (0..<c.layers).map { l in
                 family.make(RouterEnvironment(config: c, layer: l, params: m.params, grads: m.grads,
-                                              buffers: buffers, shared: sh, context: ctx))
+                                              buffers: buffers, shared: sh, context: ctx, tokenIds: UnsafePointer(m.tokens)))
             }
             let (t, e, layers) = (c.batch * c.seqLen, c.experts, c.layers)
             T = t; d = c.dModel; E = e; L = layers
@@ -99,8 +99,8 @@ struct RouterGradientTests {
     func gradients(variant: String) throws {
         let router = String(variant.split(separator: " ")[0])
         let chain = try Chain(router) { c in
-            c.npResidualDetach = variant.hasSuffix("detach-r")
-            if variant.hasSuffix("no-b2") { c.mlpOutBias = false }
+            c[RMoERouter.npResidualDetach] = variant.hasSuffix("detach-r")
+            if variant.hasSuffix("no-b2") { c[SMoEMLPRouter.mlpOutBias] = false }
         }
         if variant.hasSuffix("no-b2") {
             let names = chain.model.layout.specs.map(\.name)
@@ -108,15 +108,15 @@ struct RouterGradientTests {
         }
         let dx = chain.backward()
         // detach-r's gradient treats the previous layer's logits in the residual as constants.
-        if variant.hasSuffix("detach-r"), let s = chain.shared as? RecurrentRouter.Shared<Double> {
+        if variant.hasSuffix("detach-r"), let s = chain.shared as? RMoERouter.Shared<Double> {
             let n = chain.T * chain.E
             let frozen = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: chain.L)
             for l in 0..<chain.L { frozen[l] = .allocate(capacity: n); frozen[l].update(from: s.logits[l], count: n) }
             s.frozenLogits = frozen
         }
         // rmoe-detach's gradient treats h_{l-1} as a constant: difference with the states frozen.
-        if router == "rmoe-detach", let s = chain.shared as? RecurrentRouter.Shared<Double> {
-            let n = chain.T * chain.config.routerDim
+        if router == "rmoe-detach", let s = chain.shared as? RMoERouter.Shared<Double> {
+            let n = chain.T * chain.config[RMoERouter.routerDim]
             let frozen = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: chain.L)
             for l in 0..<chain.L { frozen[l] = .allocate(capacity: n); frozen[l].update(from: s.h[l], count: n) }
             s.frozenStates = frozen
@@ -158,7 +158,7 @@ struct RouterGradientTests {
         let family = try #require(Routers.family(of: c.router))
         let layer = MoELayer<Double>(layer: 0, config: c, params: m.params, grads: m.grads, pool: pool,
                                      shared: family.makeShared(c, buffers: pool, scalar: Double.self), context: ForwardContext(),
-                                     routerClock: Stopwatch(), scratch: MoELayer<Double>.Scratch(c, pool))
+                                     tokenIds: UnsafePointer(m.tokens), routerClock: Stopwatch(), scratch: MoELayer<Double>.Scratch(c, pool))
         let T = c.batch * c.seqLen, d = c.dModel, coef = 0.3
         var rng = Xoshiro256(seed: 23)
         var x = (0..<(T * d)).map { _ in rng.normal() }

@@ -118,7 +118,7 @@ func routerOverheadBenchmarks() {
                   configuration: .init(metrics: [Metric.timeRatio, Metric.flopRatio, Metric.routerShare, Metric.routerFlopShare],
                                        warmupIterations: 0, maxDuration: .seconds(60), maxIterations: 1)) { b in
             var smoe = smallConfig()
-            smoe.router = "smoe"; smoe.ffnWidth = 0; smoe.experts = 16; smoe.topK = 4; smoe.expertWidth = 128; smoe.routerDim = 64
+            smoe.router = "smoe"; smoe.ffnWidth = 0; smoe.experts = 16; smoe.topK = 4; smoe.expertWidth = 128; smoe[RMoERouter.routerDim] = 64
             var other = smoe
             other.router = router
             let r = try StepBench.run(configs: [smoe, other], threads: threads, reps: 5)

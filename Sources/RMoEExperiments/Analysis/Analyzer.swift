@@ -142,22 +142,19 @@ public enum Analyzer {
         return (sims, pairs)
     }
 
-    /// Frobenius norm and std of each layer's router matrix (docs/routers.md 4.3): the output map of RMoE,
-    /// W of SMoE, the last layer of the MLP router, the expert embeddings of the cosine routers, the
-    /// generated W of HyperRouter (as of the last forward pass).
+    /// Frobenius norm and std of each layer's router matrix (docs/routers.md 4.3): the tensor the
+    /// router family names (`RouterFamily.analysisWeight`: RMoE's output map, SMoE's W, ...), or the
+    /// generated W of the last forward pass (HyperRouter); NaN for a router without weights.
     static func routerWeights(_ m: LanguageModel<Float>) -> (String, [Double], [Double]) {
-        let name: String
-        switch m.config.router {
-        case "smoe", "random": name = "weight"
-        case "smoe-mlp": name = "fc2.weight"
-        case "cosine", "xmoe": name = "expert_emb"
-        case "hyper": name = "generated W"
-        default: name = "out.weight"
-        }
+        let weight = Routers.family(of: m.config.router)?.analysisWeight(m.config)
+        let name = weight ?? (m.moeLayers.first?.router.generatedWeight != nil ? "generated W" : "none")
         var norms: [Double] = [], stds: [Double] = []
         for l in 0..<m.config.layers {
-            let xs = m.moeLayers[l].router.generatedWeight
-                ?? m.params.buffer("layers.\(l).moe.router." + name).map(Double.init)
+            guard let xs = m.moeLayers[l].router.generatedWeight
+                    ?? weight.map({ m.params.buffer("layers.\(l).moe.router." + $0).map(Double.init) }), !xs.isEmpty else {
+                norms.append(.nan); stds.append(.nan)
+                continue
+            }
             let mean = xs.reduce(0, +) / Double(xs.count)
             norms.append(xs.reduce(0) { $0 + $1 * $1 }.squareRoot())
             stds.append((xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(xs.count - 1, 1))).squareRoot())

@@ -1,5 +1,6 @@
 import Foundation
 import RMoECore
+import RMoEModel
 
 /// Builds summary.csv, table.md and plots/ of a sweep folder from whatever runs are complete
 /// (`rmoe sweep --report DIR`; also run at the end of every sweep session).
@@ -26,15 +27,9 @@ public enum SweepReport {
     }
 
     /// The paper's numbers for reference (docs/routers.md 3.5): enwik8 test BPC (Tables 1, 5, 6) and
-    /// WikiText-103 test PPL (Tables 1, 6), by router label.
-    public static let paperBPC: [String: Double] = [
-        "smoe": 1.128, "hyper": 1.139, "smoe-mlp": 1.137, "random": 1.135, "cosine": 1.122, "xmoe": 1.125, "rmoe": 1.116,
-        "rmoe-np": 1.123, "rmoe-detach": 1.133, "rmoe-np-r0.5": 1.124, "rmoe-np-r1.0": 1.124, "rmoe-rnn": 1.119,
-    ]
-    public static let paperPPL: [String: Double] = [
-        "smoe": 33.061, "hyper": 33.374, "smoe-mlp": 33.142, "random": 33.410, "cosine": 33.047, "xmoe": 32.926, "rmoe": 32.867,
-        "rmoe-rnn": 32.72,
-    ]
+    /// WikiText-103 test PPL (Tables 1, 6), by router label, as the router families declare them.
+    public static var paperBPC: [String: Double] { Routers.paperNumbers.compactMapValues { $0.bpc } }
+    public static var paperPPL: [String: Double] { Routers.paperNumbers.compactMapValues { $0.ppl } }
 
     public static func load(dir: String) throws -> (name: String, entries: [Entry], pending: [String]) {
         let r = try loadWithSpec(dir: dir)

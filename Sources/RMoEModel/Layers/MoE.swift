@@ -42,7 +42,7 @@ public final class MoELayer<S: KernelScalar> {
     }
 
     init(layer i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, shared: AnyObject?,
-         context: ForwardContext, routerClock: Stopwatch, scratch: Scratch) {
+         context: ForwardContext, tokenIds: UnsafePointer<Int32>, routerClock: Stopwatch, scratch: Scratch) {
         layer = i
         self.routerClock = routerClock
         T = c.batch * c.seqLen; d = c.dModel; E = c.experts; k = c.topK; f = c.expertWidth
@@ -57,7 +57,8 @@ public final class MoELayer<S: KernelScalar> {
         logits = pool.make(T * E); probs = pool.make(T * E); gate = pool.make(T * k)
         Xe = pool.make(T * k * d); H = pool.make(T * k * hs); G = pool.make(T * k * f); Ye = pool.make(T * k * d)
         self.scratch = scratch
-        let env = RouterEnvironment(config: c, layer: i, params: params, grads: grads, buffers: pool, shared: shared, context: context)
+        let env = RouterEnvironment(config: c, layer: i, params: params, grads: grads, buffers: pool, shared: shared, context: context,
+                                      tokenIds: tokenIds)
         router = Routers.family(of: c.router)!.make(env)
     }
 

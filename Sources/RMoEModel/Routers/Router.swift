@@ -42,6 +42,8 @@ public struct RouterEnvironment<S: KernelScalar> {
     public let shared: AnyObject?
     /// Whether the current forward pass trains, and its step (for router dropout).
     public let context: ForwardContext
+    /// The batch's token ids [B * S], filled before every forward pass (for routers that route by token).
+    public let tokenIds: UnsafePointer<Int32>
     public var tokens: Int { config.batch * config.seqLen }
     public var prefix: String { "layers.\(layer).moe.router." }
 
@@ -63,30 +65,63 @@ public final class ForwardContext: @unchecked Sendable {
     public init() {}
 }
 
-/// A family of routers (one file each): their names, tensors and construction.
+/// One router of a family: its name, a one-line description with its reference, and the paper's
+/// numbers for it when the paper reports it (enwik8 test BPC, WikiText-103 test PPL; docs/routers.md 3.5).
+public struct RouterMember: Sendable {
+    public let name: String
+    public let summary: String
+    public let paperBPC: Double?
+    public let paperPPL: Double?
+    public init(_ name: String, _ summary: String, paperBPC: Double? = nil, paperPPL: Double? = nil) {
+        self.name = name; self.summary = summary; self.paperBPC = paperBPC; self.paperPPL = paperPPL
+    }
+}
+
+/// A family of routers, one file each: everything router-specific lives in its type. Adding a
+/// router means writing such a type and one line in `Routers.families`.
 public protocol RouterFamily {
-    /// Router names this family implements, with a one-line description and its reference.
-    static var members: [(name: String, summary: String)] { get }
+    /// Router names this family implements, with a one-line description, reference and paper numbers.
+    static var members: [RouterMember] { get }
+    /// The family's own config fields (defaults, checks, help); `config[field]` reads them.
+    static var fields: [AnyRouterField] { get }
+    /// The paper's numbers for sweep labels that are variants of the members (e.g. `rmoe-np-r0.5`).
+    static var paperVariants: [(label: String, bpc: Double?, ppl: Double?)] { get }
     /// Tensors of layer `layer`'s router (full names, `layers.{i}.moe.router.` prefix).
     static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec]
     /// Tensors shared by all layers (e.g. `router_rnn.*`).
     static func sharedSpecs(_ c: ModelConfig) -> [TensorSpec]
     /// Router matmul FLOPs of one forward pass over all layers.
     static func forwardFlops(_ c: ModelConfig) -> Double
+    /// Elements of activation and scratch memory the routers allocate per layer (memory estimate).
+    static func activationElements(_ c: ModelConfig) -> Double
+    /// The per-layer tensor (name after `layers.{i}.moe.router.`) whose norm and spread the analyses
+    /// report as "the router weight"; nil when the router's weight is generated (see
+    /// `RouterLayer.generatedWeight`) or the router has none.
+    static func analysisWeight(_ c: ModelConfig) -> String?
+    /// Reads the family's widths back from a foreign checkpoint: `shape(name, rank)` gives the shape of
+    /// a tensor of layer 0's router (name after the prefix) or of a shared one, nil if absent; a
+    /// tensor of another rank, or with a dimension out of bounds, is an error naming it.
+    static func inferFields(_ c: inout ModelConfig, shape: (String, Int) throws -> [Int]?) throws
     /// State shared by the layers' routers of one model, if any.
     static func makeShared<S: KernelScalar>(_ c: ModelConfig, buffers: BufferPool, scalar: S.Type) -> AnyObject?
     static func make<S: KernelScalar>(_ env: RouterEnvironment<S>) -> any RouterLayer<S>
 }
 
 extension RouterFamily {
+    public static var fields: [AnyRouterField] { [] }
+    public static var paperVariants: [(label: String, bpc: Double?, ppl: Double?)] { [] }
     public static func sharedSpecs(_ c: ModelConfig) -> [TensorSpec] { [] }
+    public static func activationElements(_ c: ModelConfig) -> Double { 0 }
+    public static func analysisWeight(_ c: ModelConfig) -> String? { nil }
+    public static func inferFields(_ c: inout ModelConfig, shape: (String, Int) throws -> [Int]?) throws {}
     public static func makeShared<S: KernelScalar>(_ c: ModelConfig, buffers: BufferPool, scalar: S.Type) -> AnyObject? { nil }
 }
 
 /// The registry of routers.
 public enum Routers {
+    /// Every router family; a new router adds one line here.
     nonisolated(unsafe) public static let families: [any RouterFamily.Type] = [
-        LinearRouter.self, MLPRouter.self, CosineRouter.self, XMoERouter.self, HyperRouter.self, RecurrentRouter.self,
+        SMoERouter.self, SMoEMLPRouter.self, CosineRouter.self, XMoERouter.self, HyperRouter.self, RMoERouter.self,
     ]
 
     public static var names: [String] { families.flatMap { $0.members.map(\.name) } }
@@ -96,7 +131,31 @@ public enum Routers {
     }
 
     /// (name, one-line description with its reference) for `rmoe routers`.
-    public static var descriptions: [(name: String, summary: String)] { families.flatMap { $0.members } }
+    public static var descriptions: [(name: String, summary: String)] { families.flatMap { $0.members.map { ($0.name, $0.summary) } } }
+
+    /// Every family's config fields, each once (families may share a field, e.g. cosine and xmoe).
+    public static var fields: [AnyRouterField] {
+        var seen = Set<String>()
+        return families.flatMap { f in f.fields }.filter { seen.insert($0.name).inserted }
+    }
+
+    /// Checks every router field's current value.
+    public static func validateOptions(_ c: ModelConfig) throws {
+        for f in fields {
+            let v = c.routerOptions.values[f.name] ?? f.defaultValue
+            if case .failure(let problem) = f.parse(v) { throw RMoEError("\(f.name) = \(v.plainText): \(problem)") }
+        }
+    }
+
+    /// The paper's enwik8 test BPC and WikiText-103 test PPL by router or sweep label.
+    public static var paperNumbers: [String: (bpc: Double?, ppl: Double?)] {
+        var out: [String: (bpc: Double?, ppl: Double?)] = [:]
+        for f in families {
+            for m in f.members where m.paperBPC != nil || m.paperPPL != nil { out[m.name] = (m.paperBPC, m.paperPPL) }
+            for v in f.paperVariants { out[v.label] = (v.bpc, v.ppl) }
+        }
+        return out
+    }
 
     /// Names of every router tensor of a config (per-layer and shared); empty for a dense model.
     public static func tensorNames(_ c: ModelConfig) -> Set<String> {

@@ -16,14 +16,40 @@ import RMoECore
 ///
 /// Backward runs from layer L-1 down to 0; the shared state object hands dh (and, for rmoe-np-r,
 /// the logit gradient) from each layer's backward to the one below.
-public enum RecurrentRouter: RouterFamily {
-    public static let members: [(name: String, summary: String)] = [
-        ("rmoe", "GRU shared by all layers carries routing state across depth (RMoE; docs/routers.md 2.7; Qiu et al., ICLR 2025)"),
-        ("rmoe-rnn", "RMoE with a tanh RNN cell instead of the GRU (RMoE Table 6 L-proj + RNN; docs/routers.md 2.8)"),
-        ("rmoe-np", "RMoE without passing the state: every layer starts from h = 0 (RMoE-NP; docs/routers.md 2.9)"),
-        ("rmoe-detach", "RMoE passing the state forward but no gradient back across layers (RMoE Table 5; docs/routers.md 2.9)"),
-        ("rmoe-np-r", "RMoE-NP plus alpha times the previous layer's logits (RMoE-NP-r0.5 / r1.0; docs/routers.md 2.9)"),
+public enum RMoERouter: RouterFamily {
+    public static let members: [RouterMember] = [
+        RouterMember("rmoe", "GRU shared by all layers carries routing state across depth (RMoE; docs/routers.md 2.7; Qiu et al., ICLR 2025)",
+                     paperBPC: 1.116, paperPPL: 32.867),
+        RouterMember("rmoe-rnn", "RMoE with a tanh RNN cell instead of the GRU (RMoE Table 6 L-proj + RNN; docs/routers.md 2.8)",
+                     paperBPC: 1.119, paperPPL: 32.72),
+        RouterMember("rmoe-np", "RMoE without passing the state: every layer starts from h = 0 (RMoE-NP; docs/routers.md 2.9)", paperBPC: 1.123),
+        RouterMember("rmoe-detach", "RMoE passing the state forward but no gradient back across layers (RMoE Table 5; docs/routers.md 2.9)",
+                     paperBPC: 1.133),
+        RouterMember("rmoe-np-r", "RMoE-NP plus alpha times the previous layer's logits (RMoE-NP-r0.5 / r1.0; docs/routers.md 2.9)"),
     ]
+    public static var paperVariants: [(label: String, bpc: Double?, ppl: Double?)] {
+        [("rmoe-np-r0.5", 1.124, nil), ("rmoe-np-r1.0", 1.124, nil)]
+    }
+
+    public static let routerDim = RouterField("router_dim", default: 64, "RMoE recurrent width p (the paper uses 128)") {
+        (1...ModelConfig.maxWidth).contains($0) ? nil : "must be between 1 and \(ModelConfig.maxWidth)"
+    }
+    public static let alpha = RouterField("alpha", default: 0.5, "rmoe-np-r: weight of the previous layer's logits") { $0.isFinite ? nil : "must be a finite number" }
+    public static let npResidual = RouterField("np_residual", default: NPResidual.own, "rmoe-np-r: add the previous layer's own logits or its accumulated logits")
+    public static let npResidualDetach = RouterField("np_residual_detach", default: false,
+                                              "rmoe-np-r: detach-r, no gradient through the residual into the previous layer's router")
+    public static var fields: [AnyRouterField] { [routerDim.erased, alpha.erased, npResidual.erased, npResidualDetach.erased] }
+
+    public static func analysisWeight(_ c: ModelConfig) -> String? { "out.weight" }
+    public static func activationElements(_ c: ModelConfig) -> Double {
+        let T = Double(c.batch * c.seqLen), p = Double(c[routerDim]), E = Double(c.experts)
+        return T * (6 * p + E) + T * (6 * Double(gates(c)) * p + 3 * p + 2 * E) / Double(c.layers)
+    }
+
+    /// p from `proj.weight` [p, d].
+    public static func inferFields(_ c: inout ModelConfig, shape: (String, Int) throws -> [Int]?) throws {
+        if let proj = try shape("proj.weight", 2) { c[routerDim] = proj[0] }
+    }
 
     static func isRNN(_ c: ModelConfig) -> Bool { c.router == "rmoe-rnn" }
     static func gates(_ c: ModelConfig) -> Int { isRNN(c) ? 1 : 3 }
@@ -33,12 +59,12 @@ public enum RecurrentRouter: RouterFamily {
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
         let p = "layers.\(layer).moe.router."
-        return RouterLinear<Float>.specs(p + "proj", c, inDim: c.dModel, outDim: c.routerDim, bias: c.routerBias)
-            + RouterLinear<Float>.specs(p + "out", c, inDim: c.routerDim, outDim: c.experts, bias: c.routerBias)
+        return RouterLinear<Float>.specs(p + "proj", c, inDim: c.dModel, outDim: c[routerDim], bias: c.routerBias)
+            + RouterLinear<Float>.specs(p + "out", c, inDim: c[routerDim], outDim: c.experts, bias: c.routerBias)
     }
 
     public static func sharedSpecs(_ c: ModelConfig) -> [TensorSpec] {
-        let p = c.routerDim, g = gates(c)
+        let p = c[routerDim], g = gates(c)
         let w = RouterInit.weight(c, fanIn: p), b = RouterInit.bias(c, fanIn: p)
         // GRUCell / RNNCell init every tensor U(±1/sqrt(hidden)); with router_init = normal, N(0, init_std) and zero biases.
         return [
@@ -50,7 +76,7 @@ public enum RecurrentRouter: RouterFamily {
     }
 
     public static func forwardFlops(_ c: ModelConfig) -> Double {
-        let p = Double(c.routerDim), g = Double(gates(c))
+        let p = Double(c[routerDim]), g = Double(gates(c))
         return 2 * Double(c.batch * c.seqLen) * Double(c.layers) * (Double(c.dModel) * p + 2 * g * p * p + p * Double(c.experts))
     }
 
@@ -82,12 +108,12 @@ public enum RecurrentRouter: RouterFamily {
         var frozenLogits: UnsafeMutablePointer<UnsafeMutablePointer<S>>? = nil
 
         init(_ c: ModelConfig, _ pool: BufferPool) {
-            let T = c.batch * c.seqLen, p = c.routerDim, E = c.experts, g = RecurrentRouter.gates(c)
+            let T = c.batch * c.seqLen, p = c[RMoERouter.routerDim], E = c.experts, g = RMoERouter.gates(c)
             h = pool.make(c.layers)
             logits = pool.make(c.layers)
             for l in 0..<c.layers {
                 h[l] = pool.make(T * p)
-                logits[l] = RecurrentRouter.logitResidual(c) ? pool.make(T * E) : h[l]
+                logits[l] = RMoERouter.logitResidual(c) ? pool.make(T * E) : h[l]
             }
             dhNext = pool.make(T * p); dzNext = pool.make(T * E)
             gi = pool.make(T * g * p); gh = pool.make(T * g * p); dgi = pool.make(T * g * p); dgh = pool.make(T * g * p)
@@ -107,12 +133,12 @@ public enum RecurrentRouter: RouterFamily {
         init(_ env: RouterEnvironment<S>, _ shared: Shared<S>) {
             let c = env.config
             self.shared = shared
-            l = env.layer; L = c.layers; T = env.tokens; p = c.routerDim; E = c.experts
-            gates = RecurrentRouter.gates(c); rnn = RecurrentRouter.isRNN(c)
-            passState = RecurrentRouter.passesState(c); passGradient = RecurrentRouter.passesGradient(c)
-            residual = RecurrentRouter.logitResidual(c); accumulated = c.npResidual == .accumulated
-            detachResidual = c.npResidualDetach
-            alpha = S(c.alpha)
+            l = env.layer; L = c.layers; T = env.tokens; p = c[RMoERouter.routerDim]; E = c.experts
+            gates = RMoERouter.gates(c); rnn = RMoERouter.isRNN(c)
+            passState = RMoERouter.passesState(c); passGradient = RMoERouter.passesGradient(c)
+            residual = RMoERouter.logitResidual(c); accumulated = c[RMoERouter.npResidual] == .accumulated
+            detachResidual = c[RMoERouter.npResidualDetach]
+            alpha = S(c[RMoERouter.alpha])
             proj = RouterLinear(env, "proj", inDim: c.dModel, outDim: p)
             out = RouterLinear(env, "out", inDim: p, outDim: E)
             (wih, dwih) = env.tensor("router_rnn.weight_ih")!

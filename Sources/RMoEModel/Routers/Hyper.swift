@@ -6,12 +6,27 @@ import RMoECore
 /// z = x W^T + b. Backward: dW = G^T x, db = colsum G, dx += G W, do = [dW | db],
 /// de = A1^T (1[u > 0] * (A2^T do)); the hypernetwork (`hypernet.*`) gets no gradient.
 public enum HyperRouter: RouterFamily {
-    public static let members: [(name: String, summary: String)] = [
-        ("hyper", "frozen hypernetwork generates the router from a trainable embedding (HyperRouter, the paper's HyperMoE; docs/routers.md 2.6; Do et al. 2023)"),
+    public static let members: [RouterMember] = [
+        RouterMember("hyper", "frozen hypernetwork generates the router from a trainable embedding (HyperRouter, the paper's HyperMoE; docs/routers.md 2.6; Do et al. 2023)",
+                     paperBPC: 1.139, paperPPL: 33.374),
     ]
 
+    public static let hyperDim = RouterField("hyper_dim", default: 256, "hyper: hidden width of the frozen hypernetwork") {
+        (1...ModelConfig.maxWidth).contains($0) ? nil : "must be between 1 and \(ModelConfig.maxWidth)"
+    }
+    public static var fields: [AnyRouterField] { [hyperDim.erased] }
+
+    /// nil: the analyses measure the generated W (`RouterLayer.generatedWeight`).
+    public static func analysisWeight(_ c: ModelConfig) -> String? { nil }
+    public static func activationElements(_ c: ModelConfig) -> Double { Double(3 * c.experts * (c.dModel + 1) + 2 * c[hyperDim]) }
+
+    /// H from `hypernet.fc1.weight` [H, d].
+    public static func inferFields(_ c: inout ModelConfig, shape: (String, Int) throws -> [Int]?) throws {
+        if let fc1 = try shape("hypernet.fc1.weight", 2) { c[hyperDim] = fc1[0] }
+    }
+
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
-        let p = "layers.\(layer).moe.router.", d = c.dModel, H = c.hyperDim, out = c.experts * (d + 1)
+        let p = "layers.\(layer).moe.router.", d = c.dModel, H = c[hyperDim], out = c.experts * (d + 1)
         return [
             TensorSpec(p + "embedding", [d], init: .normal(1), decay: false),
             TensorSpec(p + "hypernet.fc1.weight", [H, d], init: .uniform(1 / Double(d).squareRoot()), trainable: false),
@@ -22,7 +37,7 @@ public enum HyperRouter: RouterFamily {
     }
 
     public static func forwardFlops(_ c: ModelConfig) -> Double {
-        let d = Double(c.dModel), E = Double(c.experts), H = Double(c.hyperDim)
+        let d = Double(c.dModel), E = Double(c.experts), H = Double(c[hyperDim])
         return Double(c.layers) * (2 * Double(c.batch * c.seqLen) * d * E + 2 * (d * H + H * E * (d + 1)))
     }
 
@@ -36,7 +51,7 @@ public enum HyperRouter: RouterFamily {
 
         init(_ env: RouterEnvironment<S>) {
             let c = env.config
-            T = env.tokens; d = c.dModel; E = c.experts; H = c.hyperDim
+            T = env.tokens; d = c.dModel; E = c.experts; H = c[HyperRouter.hyperDim]
             (e, de) = env.tensor("embedding")!
             a1 = env.tensor("hypernet.fc1.weight")!.w; c1 = env.tensor("hypernet.fc1.bias")!.w
             a2 = env.tensor("hypernet.fc2.weight")!.w; c2 = env.tensor("hypernet.fc2.bias")!.w

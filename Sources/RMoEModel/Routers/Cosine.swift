@@ -69,7 +69,7 @@ struct CosineScorer<S: KernelScalar> {
     /// temperature [1] = tau_init in the paper form.
     static func specs(_ prefix: String, _ c: ModelConfig, k: Int) -> [TensorSpec] {
         var s = [TensorSpec(prefix + "expert_emb", [c.experts, k], init: .orthogonal(gain: 0.32, rowNorm: 1.5))]
-        if c.cosineForm == .paper { s.append(TensorSpec(prefix + "temperature", [1], init: .constant(c.tauInit), decay: false)) }
+        if c[CosineRouter.form] == .paper { s.append(TensorSpec(prefix + "temperature", [1], init: .constant(c[CosineRouter.tauInit]), decay: false)) }
         return s
     }
 }
@@ -78,9 +78,26 @@ struct CosineScorer<S: KernelScalar> {
 /// learnable temperature ("XMoE without down-projection"). `cosine_form = code` gives the code
 /// base's variant (only the embeddings normalised, no temperature).
 public enum CosineRouter: RouterFamily {
-    public static let members: [(name: String, summary: String)] = [
-        ("cosine", "cosine router: normalised token vs normalised expert embeddings over a learnable temperature (CosineMoE; docs/routers.md 2.4)"),
+    public static let members: [RouterMember] = [
+        RouterMember("cosine", "cosine router: normalised token vs normalised expert embeddings over a learnable temperature (CosineMoE; docs/routers.md 2.4)",
+                     paperBPC: 1.122, paperPPL: 33.047),
     ]
+
+    /// Shared with XMoE (declared once, here).
+    public static let form = RouterField("cosine_form", default: CosineForm.paper,
+                                  "cosine/xmoe: paper (both sides normalised, learnable temperature) or code (embeddings normalised only, no temperature)")
+    public static let tauInit = RouterField("tau_init", default: 0.3, "cosine/xmoe: initial learnable temperature") {
+        $0 > 0 && $0.isFinite ? nil : "must be a positive number"
+    }
+    public static var fields: [AnyRouterField] { [form.erased, tauInit.erased] }
+
+    public static func analysisWeight(_ c: ModelConfig) -> String? { "expert_emb" }
+    public static func activationElements(_ c: ModelConfig) -> Double { Double(c.batch * c.seqLen) * Double(4 * c.experts + 2 * c.dModel) }
+
+    /// The form from whether a temperature is stored.
+    public static func inferFields(_ c: inout ModelConfig, shape: (String, Int) throws -> [Int]?) throws {
+        if try shape("expert_emb", 2) != nil { c[form] = try shape("temperature", 1) != nil ? .paper : .code }
+    }
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
         CosineScorer<Float>.specs("layers.\(layer).moe.router.", c, k: c.dModel)
@@ -98,7 +115,7 @@ public enum CosineRouter: RouterFamily {
         let T, d: Int
         init(_ env: RouterEnvironment<S>) {
             T = env.tokens; d = env.config.dModel
-            scorer = CosineScorer(env, inDim: d, paper: env.config.cosineForm == .paper)
+            scorer = CosineScorer(env, inDim: d, paper: env.config[CosineRouter.form] == .paper)
             z = env.buffers.make(T * env.config.experts); dr = env.buffers.make(T * d)
         }
         func forward(x: UnsafePointer<S>, logits: UnsafeMutablePointer<S>) {
