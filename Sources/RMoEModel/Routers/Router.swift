@@ -122,6 +122,7 @@ public enum Routers {
     /// Every router family; a new router adds one line here.
     nonisolated(unsafe) public static let families: [any RouterFamily.Type] = [
         SMoERouter.self, SMoEMLPRouter.self, CosineRouter.self, XMoERouter.self, HyperRouter.self, RMoERouter.self,
+        HashRouter.self,
     ]
 
     public static var names: [String] { families.flatMap { $0.members.map(\.name) } }
