@@ -26,6 +26,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "CKernels",
             dependencies: ["COpenBLAS"],
@@ -41,7 +46,7 @@ let package = Package(
         // The version and git commit the binary was built from (provenance of every run file).
         .target(name: "RMoEBuildInfo", plugins: ["BuildInfoPlugin"]),
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
-        .target(name: "RMoEData", dependencies: ["RMoECore"]),
+        .target(name: "RMoEData", dependencies: ["RMoECore", "CZlib"]),
         .target(name: "RMoEModel", dependencies: ["RMoECore"]),
         .target(
             name: "RMoEExperiments",

@@ -148,6 +148,11 @@ public enum CorpusCatalog {
         return 1 << 31
     }
 
+    /// SHA-1 of WikiText-2's official `.tokens` files, as GluonNLP publishes them (docs/data.md).
+    public static let wikiText2SHA1 = ["train": "863f29c46ef9d167fff4940ec821195882fe29d1",
+                                       "valid": "0418625c8b4da6e4b5c7a0b9e78d4ae8f7ee5422",
+                                       "test": "c7b8ce0aa086fb34dab808c5c49224211eb2b172"]
+
     /// Known decompressed sizes of WikiText-2's files (docs/data.md); twice that is their cap.
     static let wikiText2Sizes = ["train": 10_797_148, "valid": 1_121_681, "test": 1_256_449]
 

@@ -1,65 +1,8 @@
 import Foundation
 
-// Checksums and digests used to verify downloads and archives: CRC-32 (the gzip/zip checksum),
-// MD5 (published next to many corpora) and SHA-256. All three are pure Swift, process bytes
-// through unsafe raw pointers and are fast enough for 100 MB files (hundreds of MB/s in -O).
-
-/// CRC-32 as used by gzip, zip and PNG (reflected polynomial 0xEDB88320), table-driven with
-/// slicing-by-8 (eight bytes per step).
-///
-/// `initial` is a previous result, so a stream can be checksummed in pieces:
-/// `checksum(b, initial: checksum(a)) == checksum(a + b)`.
-public enum CRC32 {
-    /// Eight 256-entry tables; table k maps a byte to its CRC contribution k bytes further on.
-    static let table: [UInt32] = {
-        var t = [UInt32](repeating: 0, count: 8 * 256)
-        for n in 0..<256 {
-            var c = UInt32(n)
-            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            t[n] = c
-        }
-        for n in 0..<256 {
-            var c = t[n]
-            for k in 1..<8 {
-                c = t[Int(c & 0xFF)] ^ (c >> 8)
-                t[k * 256 + n] = c
-            }
-        }
-        return t
-    }()
-
-    /// The CRC-32 of `bytes`, continuing from `initial` (0 for a fresh checksum).
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt32 {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return initial }
-        var crc = ~initial
-        var p = base
-        var n = bytes.count
-        table.withUnsafeBufferPointer { tb in
-            let t = tb.baseAddress!  // the table is never empty
-            while n >= 8 {
-                let lo = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)) ^ crc
-                let hi = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-                crc = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                p += 8
-                n -= 8
-            }
-            while n > 0 {
-                crc = t[Int((crc ^ UInt32(p.load(as: UInt8.self))) & 0xFF)] ^ (crc >> 8)
-                p += 1
-                n -= 1
-            }
-        }
-        return ~crc
-    }
-
-    /// The CRC-32 of `bytes`, continuing from `initial` (0 for a fresh checksum).
-    public static func checksum(_ bytes: [UInt8], initial: UInt32 = 0) -> UInt32 {
-        bytes.withUnsafeBytes { checksum($0, initial: initial) }
-    }
-}
+// The digests the corpus checks need, and nothing else: MD5 (published for enwik8) and SHA-1
+// (published for WikiText's files). CRC-32, for gzip and zip, comes from zlib (Zlib.swift).
+// Both digests are only for checking published checksums; neither is collision-safe.
 
 /// Lower-case hexadecimal spelling of a digest.
 fileprivate func hexString(_ bytes: [UInt8]) -> String {
@@ -73,7 +16,7 @@ fileprivate func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// The buffering shared by the 64-byte-block hashes (MD5, SHA-256): whole blocks are compressed
+/// The buffering shared by the 64-byte-block hashes (MD5, SHA-1): whole blocks are compressed
 /// straight from the caller's memory; a partial block waits in `pending`.
 protocol BlockHash {
     var pending: [UInt8] { get set }
@@ -217,22 +160,11 @@ public struct MD5: BlockHash, Sendable {
     }
 }
 
-/// Streaming SHA-256 (FIPS 180-4).
+/// Streaming SHA-1 (FIPS 180-4).
 ///
-///     var h = SHA256(); h.update(bytes); let hex = SHA256.hex(h.finalize())
-public struct SHA256: BlockHash, Sendable {
-    static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
-
-    var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+///     var h = SHA1(); h.update(bytes); let hex = SHA1.hex(h.finalize())
+public struct SHA1: BlockHash, Sendable {
+    var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
     var pending: [UInt8] = []
     var length: UInt64 = 0
 
@@ -243,12 +175,12 @@ public struct SHA256: BlockHash, Sendable {
     /// Feeds more message bytes.
     public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { absorb($0) } }
 
-    /// The 32-byte digest of everything fed so far (the hasher itself is left unchanged).
+    /// The 20-byte digest of everything fed so far (the hasher itself is left unchanged).
     public func finalize() -> [UInt8] {
         var copy = self
         copy.pad(bigEndianLength: true)
         var out = [UInt8]()
-        for w in copy.state {
+        for w in [copy.state.0, copy.state.1, copy.state.2, copy.state.3, copy.state.4] {
             for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: w >> UInt32(24 - 8 * i))) }
         }
         return out
@@ -259,36 +191,28 @@ public struct SHA256: BlockHash, Sendable {
     /// Lower-case hex of a digest.
     public static func hex(_ bytes: [UInt8]) -> String { hexString(bytes) }
     /// The digest of `bytes` in one call.
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] { var h = SHA256(); h.update(bytes); return h.finalize() }
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] { var h = SHA1(); h.update(bytes); return h.finalize() }
 
-    @inline(__always) private static func rotr(_ x: UInt32, _ s: UInt32) -> UInt32 { (x >> s) | (x << (32 - s)) }
-
-    /// One 64-byte block: message schedule of 64 words, then 64 rounds.
+    /// One 64-byte block: the 80-word schedule and 80 rounds.
     mutating func compress(_ p: UnsafeRawPointer) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for i in 0..<16 { w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
-            for i in 16..<64 {
-                let a = w[i - 15], b = w[i - 2]
-                let s0 = SHA256.rotr(a, 7) ^ SHA256.rotr(a, 18) ^ (a >> 3)
-                let s1 = SHA256.rotr(b, 17) ^ SHA256.rotr(b, 19) ^ (b >> 10)
-                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-            }
-            var a = state[0], b = state[1], c = state[2], d = state[3]
-            var e = state[4], f = state[5], g = state[6], h = state[7]
-            SHA256.k.withUnsafeBufferPointer { k in
-                for i in 0..<64 {
-                    let s1 = SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
-                    let s0 = SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    h = g; g = f; f = e; e = d &+ t1
-                    d = c; c = b; b = a; a = t1 &+ t2
-                }
-            }
-            state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-            state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
+        var w = [UInt32](repeating: 0, count: 80)
+        for i in 0..<16 { w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
+        for i in 16..<80 {
+            let x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
+            w[i] = (x << 1) | (x >> 31)
         }
+        var (a, b, c, d, e) = state
+        for i in 0..<80 {
+            let f: UInt32, k: UInt32
+            switch i {
+            case 0..<20: f = (b & c) | (~b & d); k = 0x5A82_7999
+            case 20..<40: f = b ^ c ^ d; k = 0x6ED9_EBA1
+            case 40..<60: f = (b & c) | (b & d) | (c & d); k = 0x8F1B_BCDC
+            default: f = b ^ c ^ d; k = 0xCA62_C1D6
+            }
+            let t = ((a << 5) | (a >> 27)) &+ f &+ e &+ k &+ w[i]
+            e = d; d = c; c = (b << 30) | (b >> 2); b = a; a = t
+        }
+        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e)
     }
 }
