@@ -4,9 +4,10 @@ import PackageDescription
 /// The rmoe toolkit: Mixture-of-Experts language models with their own forward and backward
 /// passes on OpenBLAS, a thread-pooled expert dispatcher and an experiment runner.
 ///
-/// Layers read top-down: `rmoe` (command line) -> `RMoEExperiments` (config, trainer, sweeps)
-/// -> `RMoEModel` (layers, routers, dispatch) -> `RMoECore` (slabs, kernels, safetensors)
-/// -> `CKernels` (C + OpenMP kernels) -> `COpenBLAS` (system library).
+/// Layers read top-down: `rmoe` (command line) -> `RMoEReport` (tables, figures) and `RMoEBench`
+/// (benchmarks) -> `RMoERuns` (config, trainer, sweeps, analyses) -> `RMoEModel` (layers, routers,
+/// dispatch) and `RMoEData` (corpora) -> `RMoECore` (slabs, kernels, safetensors, JSON)
+/// -> `CKernels` (C + OpenMP kernels) -> `COpenBLAS`, `CZlib` (system libraries).
 let package = Package(
     name: "rmoe",
     platforms: [.macOS(.v14)],
@@ -15,7 +16,9 @@ let package = Package(
         .library(name: "RMoECore", targets: ["RMoECore"]),
         .library(name: "RMoEModel", targets: ["RMoEModel"]),
         .library(name: "RMoEData", targets: ["RMoEData"]),
-        .library(name: "RMoEExperiments", targets: ["RMoEExperiments"]),
+        .library(name: "RMoERuns", targets: ["RMoERuns"]),
+        .library(name: "RMoEReport", targets: ["RMoEReport"]),
+        .library(name: "RMoEBench", targets: ["RMoEBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,14 +52,19 @@ let package = Package(
         .target(name: "RMoEData", dependencies: ["RMoECore", "CZlib"]),
         .target(name: "RMoEModel", dependencies: ["RMoECore"]),
         .target(
-            name: "RMoEExperiments",
+            name: "RMoERuns",
             dependencies: ["RMoECore", "RMoEModel", "RMoEData", "RMoEBuildInfo"],
             resources: [
                 .embedInCode("Presets/smoke.json"), .embedInCode("Presets/main.json"),
                 .embedInCode("Presets/ablation-bytes.json"), .embedInCode("Presets/ablation-words.json"),
                 .embedInCode("Presets/depth.json"), .embedInCode("Presets/recurrence.json"),
                 .embedInCode("Presets/scale.json"), .embedInCode("Presets/scale-causes.json"),
-            ],
+            ]
+        ),
+        .target(name: "RMoEReport", dependencies: ["RMoECore", "RMoEModel", "RMoERuns"]),
+        .target(
+            name: "RMoEBench",
+            dependencies: ["RMoECore", "RMoEModel", "CKernels"],
             // The Swift SIMD kernels of `rmoe bench kernels` get the same CPU target as the C
             // kernels (-march=native), so the comparison of the two runtimes is fair.
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"])]
@@ -64,14 +72,18 @@ let package = Package(
         .executableTarget(
             name: "rmoe",
             dependencies: [
-                "RMoEExperiments",
+                "RMoECore", "RMoEModel", "RMoEData", "RMoERuns", "RMoEReport", "RMoEBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RMoECoreTests", dependencies: ["RMoECore"]),
+        // What the test targets share: the one finite-difference checker, tiny models, run fixtures.
+        .target(name: "RMoETestSupport", dependencies: ["RMoECore", "RMoEModel", "RMoEData", "RMoERuns"],
+                path: "Tests/RMoETestSupport"),
+        .testTarget(name: "RMoECoreTests", dependencies: ["RMoECore", "RMoETestSupport"]),
         .testTarget(name: "RMoEDataTests", dependencies: ["RMoEData"]),
-        .testTarget(name: "RMoEModelTests", dependencies: ["RMoEModel"]),
-        .testTarget(name: "RMoEExperimentsTests", dependencies: ["RMoEExperiments"]),
+        .testTarget(name: "RMoEModelTests", dependencies: ["RMoEModel", "RMoETestSupport"]),
+        .testTarget(name: "RMoERunsTests", dependencies: ["RMoECore", "RMoEModel", "RMoEData", "RMoERuns", "RMoEReport", "RMoETestSupport"]),
+        .testTarget(name: "RMoEBenchTests", dependencies: ["RMoECore", "RMoEBench"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,7 +18,8 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "RMoECore", package: "rmoe"),
                 .product(name: "RMoEModel", package: "rmoe"),
-                .product(name: "RMoEExperiments", package: "rmoe"),
+                .product(name: "RMoERuns", package: "rmoe"),
+                .product(name: "RMoEBench", package: "rmoe"),
             ],
             path: "Benchmarks/RMoEBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -17,7 +17,7 @@ let package = Package(
             dependencies: [
                 .product(name: "RMoECore", package: "rmoe"),
                 .product(name: "RMoEData", package: "rmoe"),
-                .product(name: "RMoEExperiments", package: "rmoe"),
+                .product(name: "RMoERuns", package: "rmoe"),
             ],
             path: "Sources/\(name)",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]

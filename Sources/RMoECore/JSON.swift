@@ -346,3 +346,8 @@ extension JSONValue: Codable {
         }
     }
 }
+
+extension NSNumber {
+    /// Whether the number holds a Double (JSON numbers with a fraction or exponent), as `JSONValue.foundation` makes them.
+    public var isFloatingPoint: Bool { let t = String(cString: objCType); return t == "d" || t == "f" }
+}

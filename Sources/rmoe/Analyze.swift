@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import RMoECore
 import RMoEData
-import RMoEExperiments
+import RMoERuns
+import RMoEReport
 import RMoEModel
 
 struct Analyze: ParsableCommand {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import RMoECore
-import RMoEExperiments
+import RMoERuns
+import RMoEBench
 import RMoEModel
 
 extension Bench {

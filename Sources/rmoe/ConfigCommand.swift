@@ -1,6 +1,6 @@
 import ArgumentParser
 import RMoECore
-import RMoEExperiments
+import RMoERuns
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

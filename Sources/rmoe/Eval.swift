@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import RMoECore
 import RMoEData
-import RMoEExperiments
+import RMoERuns
 import RMoEModel
 
 struct Eval: ParsableCommand {

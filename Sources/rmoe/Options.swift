@@ -1,7 +1,7 @@
 import ArgumentParser
 import RMoECore
 import RMoEData
-import RMoEExperiments
+import RMoERuns
 import RMoEModel
 
 // Options with a fixed set of values are parsed by ArgumentParser from the enums' raw values.

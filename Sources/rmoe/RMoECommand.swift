@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import RMoECore
-import RMoEExperiments
+import RMoERuns
 
 @main
 struct RMoECommand: ParsableCommand {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import RMoECore
-import RMoEExperiments
+import RMoERuns
+import RMoEReport
 
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,7 +57,9 @@ struct Sweep: ParsableCommand {
         runner.trainRuns = !analyzeOnly
         do {
             try runner.run()
+            try SweepReport.write(dir: dir)
         } catch let d as SweepDiverged {
+            try SweepReport.write(dir: dir)
             print(try String(contentsOfFile: dir + "/table.md", encoding: .utf8))
             throw d
         }

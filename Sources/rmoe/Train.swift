@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import RMoECore
 import RMoEData
-import RMoEExperiments
+import RMoERuns
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import Testing
+import RMoETestSupport
 @testable import RMoECore
 
 /// Kernels give bitwise identical results for any thread count: work is split into items whose

@@ -1,4 +1,5 @@
 import Testing
+import RMoETestSupport
 @testable import RMoECore
 
 /// Every kernel's backward pass against central finite differences of its forward pass, in Double,

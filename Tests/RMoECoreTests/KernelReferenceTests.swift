@@ -1,4 +1,5 @@
 import Testing
+import RMoETestSupport
 @testable import RMoECore
 
 /// Fast kernels (Float and Double) against the naive loops of `Ref`.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
 
 /// A fresh empty directory under the system temporary directory.

@@ -1,4 +1,5 @@
 import Testing
+import RMoETestSupport
 @testable import RMoECore
 @testable import RMoEModel
 

@@ -1,4 +1,5 @@
 import Testing
+import RMoETestSupport
 @testable import RMoECore
 @testable import RMoEModel
 
@@ -40,12 +41,16 @@ struct RouterGradientTests {
             cb = (0..<(L * T * E)).map { _ in rng.normal() }
         }
 
+        /// Runs after each layer's forward pass in `loss` (the detach checks restore frozen states there).
+        var afterLayer: ((Int) -> Void)? = nil
+
         /// sum_l <c_l, z_l> + <b_l, balance scores_l>.
         func loss() -> Double {
             var s = 0.0
             x.withUnsafeBufferPointer { xb in
                 for l in 0..<L {
                     routers[l].forward(x: xb.baseAddress! + l * T * d, logits: logits[l])
+                    afterLayer?(l)
                     for i in 0..<(T * E) { s += cz[l * T * E + i] * logits[l][i] }
                     if let b = routers[l].balanceScores {
                         for i in 0..<(T * E) { s += cb[l * T * E + i] * b.scores[i] }
@@ -77,24 +82,6 @@ struct RouterGradientTests {
         }
     }
 
-    /// Worst central-difference error over the elements of `v` (the floor of the relative error is
-    /// 1e-3 of the largest analytic element, as in the kernel checks).
-    static func worstError(_ v: inout [Double], analytic: [Double], h: Double = 1e-5,
-                           loss: ([Double]) -> Double) -> (error: Double, index: Int) {
-        let floor = max(1e-3 * (analytic.map { abs($0) }.max() ?? 0), 1e-12)
-        var worst = (error: 0.0, index: -1)
-        for i in 0..<v.count {
-            let saved = v[i]
-            v[i] = saved + h; let lp = loss(v)
-            v[i] = saved - h; let lm = loss(v)
-            v[i] = saved
-            let numeric = (lp - lm) / (2 * h)
-            let err = abs(analytic[i] - numeric) / max(abs(analytic[i]), abs(numeric), floor)
-            if err > worst.error || worst.index < 0 { worst = (err, i) }
-        }
-        return worst
-    }
-
     @Test("every router tensor and the inputs, three chained layers", arguments: MoETests.routers + ["rmoe-np-r detach-r", "smoe-mlp no-b2"])
     func gradients(variant: String) throws {
         let router = String(variant.split(separator: " ")[0])
@@ -107,23 +94,20 @@ struct RouterGradientTests {
             #expect(names.contains("layers.0.moe.router.fc1.bias") && !names.contains("layers.0.moe.router.fc2.bias"))
         }
         let dx = chain.backward()
-        // detach-r's gradient treats the previous layer's logits in the residual as constants.
-        if variant.hasSuffix("detach-r"), let s = chain.shared as? RMoERouter.Shared<Double> {
-            let n = chain.T * chain.E
-            let frozen = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: chain.L)
-            for l in 0..<chain.L { frozen[l] = .allocate(capacity: n); frozen[l].update(from: s.logits[l], count: n) }
-            s.frozenLogits = frozen
-        }
-        // rmoe-detach's gradient treats h_{l-1} as a constant: difference with the states frozen.
-        if router == "rmoe-detach", let s = chain.shared as? RMoERouter.Shared<Double> {
-            let n = chain.T * chain.config[RMoERouter.routerDim]
-            let frozen = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: chain.L)
-            for l in 0..<chain.L { frozen[l] = .allocate(capacity: n); frozen[l].update(from: s.h[l], count: n) }
-            s.frozenStates = frozen
+        // detach-r's gradient treats the previous layer's logits in the residual as constants, and
+        // rmoe-detach's treats h_{l-1} as one: the differenced loss overwrites what a layer hands to
+        // the next with its value at the analytic pass (exactly that function).
+        if let s = chain.shared as? RMoERouter.Shared<Double>, variant.hasSuffix("detach-r") || router == "rmoe-detach" {
+            let states = router == "rmoe-detach"
+            let n = chain.T * (states ? chain.config[RMoERouter.routerDim] : chain.E)
+            let saved = (0..<chain.L).map { l in Array(UnsafeBufferPointer(start: states ? s.h[l] : s.logits[l], count: n)) }
+            chain.afterLayer = { l in
+                saved[l].withUnsafeBufferPointer { (states ? s.h[l] : s.logits[l]).update(from: $0.baseAddress!, count: n) }
+            }
         }
         // Inputs.
         var x = chain.x
-        let wx = Self.worstError(&x, analytic: dx) { v in chain.x = v; return chain.loss() }
+        let wx = finiteDifferenceError(&x, analytic: dx) { v in chain.x = v; return chain.loss() }
         chain.x = x
         #expect(wx.error < 1e-6, "\(router) dx: \(wx)")
         // A router with tensors reads x (its gradient reaches x); one without (hash) routes by token id alone.
@@ -139,7 +123,7 @@ struct RouterGradientTests {
                 continue
             }
             var v = Array(UnsafeBufferPointer(start: p, count: spec.count))
-            let w = Self.worstError(&v, analytic: analytic) { v in
+            let w = finiteDifferenceError(&v, analytic: analytic) { v in
                 p.update(from: v, count: v.count)
                 return chain.loss()
             }
@@ -182,7 +166,7 @@ struct RouterGradientTests {
                 dx.withUnsafeMutableBufferPointer { layer.backward(dx: $0.baseAddress!, dy: cb.baseAddress!, x: xb.baseAddress!, balanceCoef: coef) }
             }
         }
-        let wx = Self.worstError(&x, analytic: dx, loss: loss)
+        let wx = finiteDifferenceError(&x, analytic: dx, loss: loss)
         #expect(wx.error < 1e-6, "\(args) dx: \(wx)")
         var checked = 0
         for (pos, spec) in m.layout.specs.enumerated() where spec.name.hasPrefix("layers.0.moe.") || spec.name.hasPrefix("router_rnn.") {
@@ -190,7 +174,7 @@ struct RouterGradientTests {
             let p = m.params.pointer(at: pos)
             let analytic = Array(UnsafeBufferPointer(start: m.grads.pointer(at: pos), count: spec.count))
             var v = Array(UnsafeBufferPointer(start: p, count: spec.count))
-            let w = Self.worstError(&v, analytic: analytic) { v in p.update(from: v, count: v.count); return loss(x) }
+            let w = finiteDifferenceError(&v, analytic: analytic) { v in p.update(from: v, count: v.count); return loss(x) }
             p.update(from: v, count: v.count)
             #expect(w.error < 1e-6, "\(args) \(spec.name): \(w)")
             checked += 1

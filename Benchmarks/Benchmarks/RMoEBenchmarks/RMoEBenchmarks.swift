@@ -1,7 +1,8 @@
 import Benchmark
 import Foundation
 import RMoECore
-import RMoEExperiments
+import RMoERuns
+import RMoEBench
 import RMoEModel
 
 // The SMALL configuration of the issue tracker: d=256, L=8, 4 heads, FFN width 512, sequence 256,

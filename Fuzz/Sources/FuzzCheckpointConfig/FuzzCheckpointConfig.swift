@@ -1,5 +1,5 @@
 import RMoECore
-import RMoEExperiments
+import RMoERuns
 
 /// Config inference from a foreign checkpoint's shapes (`rmoe grads`), on arbitrary safetensors
 /// bytes: it must throw or give a config that validates, never trap.

@@ -1,5 +1,5 @@
 import RMoECore
-import RMoEExperiments
+import RMoERuns
 
 /// A config file's text: the strict JSON reader, the field table and validation (with the memory
 /// estimate, never an allocation). An accepted config must survive its own JSON round trip.

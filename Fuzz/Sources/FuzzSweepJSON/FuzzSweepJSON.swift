@@ -1,5 +1,5 @@
 import RMoECore
-import RMoEExperiments
+import RMoERuns
 
 /// A sweep file's text: parsing resolves every run's config; run ids must be distinct names.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -100,12 +100,6 @@ public enum RMoERouter: RouterFamily {
         let gi, gh, dgi, dgh: UnsafeMutablePointer<S>   // [T, gates*p]
         let dh, dxp: UnsafeMutablePointer<S>            // [T, p]
         let dzhat: UnsafeMutablePointer<S>              // [T, E]
-        /// Tests only: states used as h_{l-1} instead of the live ones, so that finite differences
-        /// of the loss reproduce rmoe-detach's gradient (h_{l-1} treated as a constant).
-        var frozenStates: UnsafeMutablePointer<UnsafeMutablePointer<S>>? = nil
-        /// Tests only: the previous layers' logits used in the rmoe-np-r residual instead of the live
-        /// ones (finite differences of detach-r's gradient).
-        var frozenLogits: UnsafeMutablePointer<UnsafeMutablePointer<S>>? = nil
 
         init(_ c: ModelConfig, _ pool: BufferPool) {
             let T = c.batch * c.seqLen, p = c[RMoERouter.routerDim], E = c.experts, g = RMoERouter.gates(c)
@@ -152,7 +146,7 @@ public enum RMoERouter: RouterFamily {
 
         var hPrev: UnsafeMutablePointer<S>? {
             guard passState && l > 0 else { return nil }
-            return shared.frozenStates?[l - 1] ?? shared.h[l - 1]
+            return shared.h[l - 1]
         }
 
         func forward(x: UnsafePointer<S>, logits z: UnsafeMutablePointer<S>) {
@@ -170,7 +164,7 @@ public enum RMoERouter: RouterFamily {
             out.forward(z, s.h[l], T)                                                // z = G h + g
             if residual {
                 if !accumulated { s.logits[l].update(from: z, count: T * E) }
-                if l > 0 { S.axpy(z, s.frozenLogits?[l - 1] ?? s.logits[l - 1], T * E, alpha) }
+                if l > 0 { S.axpy(z, s.logits[l - 1], T * E, alpha) }
                 if accumulated { s.logits[l].update(from: z, count: T * E) }
             }
         }

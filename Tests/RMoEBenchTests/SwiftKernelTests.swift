@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import RMoECore
-@testable import RMoEExperiments
+@testable import RMoEBench
 
 /// The Swift SIMD kernels of the runtime comparison against naive loops, run on the Swift pool.
 @Suite("Swift SIMD kernels and pool (bench alternative) against naive loops")

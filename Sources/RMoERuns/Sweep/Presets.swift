@@ -1,7 +1,7 @@
 import Foundation
 import RMoECore
 
-/// The sweep presets: JSON files in `Sources/RMoEExperiments/Presets/` (copy one and edit it),
+/// The sweep presets: JSON files in `Sources/RMoERuns/Presets/` (copy one and edit it),
 /// embedded in the binary at build time so `rmoe sweep smoke` works from any directory.
 public enum Presets {
     public static let all: [(name: String, text: String)] = [

@@ -341,17 +341,6 @@ public struct StepList: ConfigValue, Equatable, Sendable {
     public func contains(_ step: Int) -> Bool { steps.contains(step) }
 }
 
-/// Foundation on Linux bridges JSON booleans to NSNumber; tell them apart from 0 and 1.
-func CFGetTypeIDIsBool(_ v: Any) -> Bool {
-    guard let n = v as? NSNumber else { return false }
-    return String(cString: n.objCType) == "c" || type(of: n) == type(of: NSNumber(value: true))
-}
-
-func CFNumberIsFloat(_ n: NSNumber) -> Bool {
-    let t = String(cString: n.objCType)
-    return t == "d" || t == "f"
-}
-
 func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     var prev = Array(0...b.count)

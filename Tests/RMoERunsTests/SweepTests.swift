@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
-@testable import RMoEExperiments
+@testable import RMoERuns
+@testable import RMoEReport
 @testable import RMoEModel
 
 @Suite("Sweeps: presets, resume after kill -9, shards, report", .serialized)

@@ -1,8 +1,10 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
 @testable import RMoEData
-@testable import RMoEExperiments
+@testable import RMoERuns
+@testable import RMoEReport
 @testable import RMoEModel
 
 @Suite("Training: learning, determinism, resume, checkpoints", .serialized)

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
-@testable import RMoEExperiments
+@testable import RMoERuns
+@testable import RMoEReport
 
 /// What a run does when its disk fills up, its folder is read-only, or it is killed before its
 /// first checkpoint. The first two need a small tmpfs (root, or CAP_SYS_ADMIN); where mounting is

@@ -1,5 +1,6 @@
 import Foundation
 import RMoECore
+import RMoERuns
 import RMoEModel
 
 /// Builds summary.csv, table.md and plots/ of a sweep folder from whatever runs are complete
@@ -104,7 +105,7 @@ public enum SweepReport {
         var lines = [header.map(csvField).joined(separator: ",")]
         func fmt(_ v: Any?) -> String {
             switch v {
-            case let n as NSNumber: return CFNumberIsFloat(n) ? String(format: "%.6g", n.doubleValue) : "\(n.intValue)"
+            case let n as NSNumber: return n.isFloatingPoint ? String(format: "%.6g", n.doubleValue) : "\(n.intValue)"
             case let s as String: return csvField(s)
             default: return ""
             }

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
-@testable import RMoEExperiments
+@testable import RMoERuns
+@testable import RMoEReport
 
 /// Every hostile or careless input a review found (and the ones handled before) through the real
 /// command line: exit code 1, exactly one line on stderr, no backtrace, nothing written outside the

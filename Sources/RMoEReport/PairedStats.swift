@@ -1,3 +1,5 @@
+import RMoECore
+import RMoERuns
 import Foundation
 
 /// Paired-by-seed comparison of a router with a baseline router (same sweep, same grid point, same

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
-@testable import RMoEExperiments
+@testable import RMoERuns
+@testable import RMoEReport
 
 /// Bad input ends in one clear line on stderr and a non-zero exit, and writes nothing half-way.
 @Suite("Command line: errors a user can cause", .serialized)

@@ -3,7 +3,8 @@ import RMoECore
 import RMoEData
 import RMoEModel
 
-/// Runs a sweep into `out` (docs/architecture.md section 6):
+/// Runs a sweep into `out` (docs/architecture.md section 6); `SweepReport.write` (RMoEReport) then
+/// builds its report:
 ///
 ///     out/sweep.json                    the resolved grid
 ///     out/runs/<id>/...                 one run folder each (config.json, metrics.jsonl, ...)
@@ -169,7 +170,6 @@ public final class SweepRunner {
             progress.prefix = ""
             done += 1
         }
-        try SweepReport.write(dir: out)
         let allDiverged = mine.filter { isDiverged($0) }.map(\.id)
         if !allDiverged.isEmpty {
             throw SweepDiverged(runs: allDiverged, newlyDiverged: diverged.count)

@@ -1,5 +1,6 @@
 import Foundation
 import RMoECore
+import RMoERuns
 
 /// The sweep's figures, drawn by the toolkit (SVG, no Python needed).
 enum SweepPlots {

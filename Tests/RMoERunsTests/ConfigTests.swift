@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
-@testable import RMoEExperiments
+@testable import RMoERuns
+@testable import RMoEReport
 
 @Suite("Config: precedence, strict keys and values")
 struct ConfigTests {

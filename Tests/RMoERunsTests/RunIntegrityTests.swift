@@ -1,8 +1,10 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
 @testable import RMoEData
-@testable import RMoEExperiments
+@testable import RMoERuns
+@testable import RMoEReport
 @testable import RMoEModel
 
 /// Divergence, resume integrity, extension, provenance and the issue-13 fields.
@@ -241,6 +243,7 @@ struct PairedReportTests {
         let runner = try SweepRunner(spec: try SweepSpec.parse(text, origin: "t"), out: dir, dataDir: nil, progress: ProgressPrinter(quiet: true))
         runner.analyzeTokens = 256
         try runner.run()
+        try SweepReport.write(dir: dir)
         let table = try String(contentsOfFile: dir + "/table.md", encoding: .utf8)
         #expect(table.contains("## Paired differences to smoe") && table.contains("| rmoe | layers=2 | 2 |"))
         #expect(table.contains("## Paired validation gap to smoe during training") && table.contains("| rmoe | layers=1 | 10 |"))

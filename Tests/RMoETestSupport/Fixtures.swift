@@ -1,12 +1,12 @@
 import Foundation
-@testable import RMoECore
-@testable import RMoEData
-@testable import RMoEExperiments
-@testable import RMoEModel
+import RMoECore
+import RMoEData
+import RMoERuns
+import RMoEModel
 
-enum Fixtures {
+public enum Fixtures {
     /// A tiny model on a small synthetic corpus: trains in well under a second.
-    static func tinyConfig(steps: Int = 20) -> RunConfig {
+    public static func tinyConfig(steps: Int = 20) -> RunConfig {
         var c = RunConfig()
         c.model.dModel = 16; c.model.layers = 2; c.model.heads = 2; c.model.ffnWidth = 32
         c.model.seqLen = 16; c.model.batch = 4
@@ -20,24 +20,24 @@ enum Fixtures {
         return c
     }
 
-    static func corpus(_ c: RunConfig) -> Corpus {
+    public static func corpus(_ c: RunConfig) -> Corpus {
         SyntheticSource(c.synthetic).corpus(seqLen: c.model.seqLen)
     }
 
     /// A fresh empty folder under the system temp directory.
-    static func tempDir(_ tag: String = #function) -> String {
+    public static func tempDir(_ tag: String = #function) -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rmoe-test-\(tag.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))").path
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
 
     /// Train losses (the "loss" of train lines) of a metrics file, as bit patterns.
-    static func trainLosses(_ path: String) -> [UInt64] {
+    public static func trainLosses(_ path: String) -> [UInt64] {
         MetricsLog.read(path).filter { ($0["split"] as? String) == "train" }.map { ($0["loss"] as! NSNumber).doubleValue.bitPattern }
     }
 
     /// Path of the built `rmoe` executable (next to the test bundle).
-    static var executable: String {
+    public static var executable: String {
         let candidates = [
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rmoe").path,
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -49,14 +49,14 @@ enum Fixtures {
     /// The environment of CLI children: this process's, with its BLAS kernels pinned, so that the child
     /// (which would otherwise re-execute itself with faster kernels on a CPU OpenBLAS does not know)
     /// computes bitwise what this process computes.
-    static var cliEnvironment: [String: String] {
+    public static var cliEnvironment: [String: String] {
         var e = ProcessInfo.processInfo.environment
         e["OPENBLAS_CORETYPE"] = e["OPENBLAS_CORETYPE"] ?? BLASCore.current
         return e
     }
 
     /// Runs the CLI; returns (exit status, stdout, stderr).
-    static func runCLI(_ args: [String], cwd: String? = nil, binary: String? = nil, env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    public static func runCLI(_ args: [String], cwd: String? = nil, binary: String? = nil, env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary ?? executable)
         p.arguments = args

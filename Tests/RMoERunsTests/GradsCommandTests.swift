@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import RMoETestSupport
 @testable import RMoECore
-@testable import RMoEExperiments
+@testable import RMoERuns
+@testable import RMoEReport
 @testable import RMoEModel
 
 /// `rmoe grads` on a checkpoint without metadata (as another program would write it).
