@@ -3,6 +3,7 @@
  *   m = b1 * m + (1 - b1) * g          (PyTorch: m.lerp_(g, 1 - b1))
  *   v = b2 * v + (1 - b2) * g * g
  *   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps),   bc = 1 - beta^step. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_adamw_f32, rk_adamw_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

@@ -6,6 +6,8 @@
  *   P = softmax_row(scale * q k^T), masked j > i;   out = P v
  * Backward, with dO = d out:
  *   dP = dO v^T;  dS = P * (dP - rowsum(P * dP)) * scale;  dq = dS k;  dk = dS^T q;  dv = P^T dO */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_attn_fwd_f32, rk_attn_fwd_f64, rk_attn_bwd_f32,
+ * rk_attn_bwd_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

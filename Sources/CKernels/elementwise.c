@@ -1,5 +1,8 @@
 /* Element-wise helpers: residual add (forward) and accumulate (its backward), scaling, bias
  * column sums and the deterministic sum of squares used by gradient clipping. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_add_f32, rk_add_f64, rk_acc_f32, rk_acc_f64,
+ * rk_scale_f32, rk_scale_f64, rk_axpy_f32, rk_axpy_f64, rk_bias_rows_f32, rk_bias_rows_f64, rk_dot_f32,
+ * rk_dot_f64, rk_colsum_acc_f32, rk_colsum_acc_f64, rk_sumsq_f32, rk_sumsq_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

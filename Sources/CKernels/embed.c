@@ -1,5 +1,7 @@
 /* Token embedding: x[n] = emb[tok[n]]. Backward scatters: demb[tok[n]] += dx[n]. The scatter runs
  * in column slices, each visiting the tokens in order, so repeated tokens add up in a fixed order. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_embed_fwd_f32, rk_embed_fwd_f64,
+ * rk_embed_bwd_f32, rk_embed_bwd_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

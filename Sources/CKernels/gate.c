@@ -1,6 +1,9 @@
 /* The MoE gate: full softmax (for the balance loss and the analyses), top-k selection with gate
  * weights = softmax over the k selected logits (docs/routers.md 1.3), and the Switch balance loss
  * (docs/routers.md 1.6 form (a)) with its gradient. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_softmax_rows_f32, rk_softmax_rows_f64,
+ * rk_topk_gate_f32, rk_topk_gate_f64, rk_balance_loss_f32, rk_balance_loss_f64, rk_balance_bwd_f32,
+ * rk_balance_bwd_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"
@@ -59,8 +62,8 @@ double FN(rk_balance_loss)(const T *p, const int32_t *counts, int N, int E, int 
 void FN(rk_balance_bwd)(T *dscore, const T *p, const int32_t *counts, int N, int E, int k, T coef,
                         T inv_tau) {
     double Tk = (double)N * k;
-    T dp[1024];
-    int EE = E < 1024 ? E : 1024;
+    T dp[RK_MAX_EXPERTS];
+    int EE = E < RK_MAX_EXPERTS ? E : RK_MAX_EXPERTS;
     for (int e = 0; e < EE; e++) dp[e] = (T)(coef * E * counts[e] / (Tk * Tk));
     RK_FOR((long)N * E >= RK_PAR_MIN, int, n, N, {
         const T *pr = p + (long)n * E;

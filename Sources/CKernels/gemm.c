@@ -2,6 +2,8 @@
  * size depends only on the shape; each tile is one single-threaded BLAS call, and the tiles run
  * on the OpenMP team. Every element of C is therefore computed by the same BLAS call whatever the
  * thread count, so results are bitwise identical for 1, 2 or more threads. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_gemm_serial_f32, rk_gemm_serial_f64,
+ * rk_gemm_f32, rk_gemm_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

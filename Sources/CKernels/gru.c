@@ -7,6 +7,8 @@
  *   dn = dh (1-u), du = dh (h_prev - n), da_n = dn (1-n^2), da_u = du u (1-u),
  *   dq = da_n r, da_r = da_n q r (1-r);  dgi = [da_r | da_u | da_n], dgh = [da_r | da_u | dq],
  *   dh_prev = dh u (the caller adds dgh W_hh). */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_gru_fwd_f32, rk_gru_fwd_f64, rk_gru_bwd_f32,
+ * rk_gru_bwd_f64, rk_rnn_fwd_f32, rk_rnn_fwd_f64, rk_rnn_bwd_f32, rk_rnn_bwd_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

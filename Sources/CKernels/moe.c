@@ -12,6 +12,10 @@
  *           Ye = G W2^T; combine y[t] += sum_j w[t,j] Ye[pos(t,j)].
  * Backward: combine_bwd gives dYe and the gate-logit gradient; row tiles give dG, dH, dXe;
  *           weight tiles give dW1, dW3, dW2 (and biases); scatter dx[t] = sum_j dXe[pos(t,j)]. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_moe_gather_f32, rk_moe_gather_f64,
+ * rk_moe_experts_fwd_f32, rk_moe_experts_fwd_f64, rk_moe_combine_f32, rk_moe_combine_f64,
+ * rk_moe_combine_bwd_f32, rk_moe_combine_bwd_f64, rk_moe_experts_bwd_f32, rk_moe_experts_bwd_f64,
+ * rk_moe_scatter_f32, rk_moe_scatter_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"
@@ -142,7 +146,7 @@ void FN(rk_moe_combine_bwd)(T *dYe, T *dz, const T *dy, const T *Ye, const T *w,
     int k = r->topk, E = r->nexp;
     RK_FOR((long)r->ntok * k * d >= RK_PAR_MIN, int, t, r->ntok, {
         const T *g = dy + (long)t * d;
-        T a[64];
+        T a[RK_MAX_TOPK];
         T s = 0;
         for (int j = 0; j < k; j++) {
             long row = r->pos[(long)t * k + j];

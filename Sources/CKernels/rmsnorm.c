@@ -1,5 +1,7 @@
 /* RMSNorm forward and backward. y = x * rstd * w with rstd = 1 / sqrt(mean(x^2) + eps).
  * Backward, with g = dy * w:  dx = rstd * g - x * rstd^3 * <g, x> / D,  dw = sum_n dy * x * rstd. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_rmsnorm_fwd_f32, rk_rmsnorm_fwd_f64,
+ * rk_rmsnorm_bwd_f32, rk_rmsnorm_bwd_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

@@ -2,6 +2,7 @@
  * width hd, element i (< hd/2) is paired with element i + hd/2:
  *   y1 = x1 cos - x2 sin,  y2 = x2 cos + x1 sin,  angle = pos * theta^(-2i/hd).
  * The backward pass is the inverse rotation (sin -> -sin) applied to the gradient. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_rope_f32, rk_rope_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

@@ -3,6 +3,9 @@
  *   row L2 normalisation y = x / max(||x||, eps), backward dx += (dy - y <y, dy>) / ||x||
  *     (dy / eps where the norm was clamped);
  *   inverted dropout with a counter-based mask (the mask of element i depends only on seed and i). */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_gelu_fwd_f32, rk_gelu_fwd_f64, rk_gelu_bwd_f32,
+ * rk_gelu_bwd_f64, rk_l2norm_rows_f32, rk_l2norm_rows_f64, rk_l2norm_rows_bwd_f32, rk_l2norm_rows_bwd_f64,
+ * rk_dropout_f32, rk_dropout_f64, rk_mul_f32, rk_mul_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

@@ -1,6 +1,8 @@
 /* SwiGLU gate of the feed-forward layer: g = silu(a1) * a3 with silu(u) = u * sigmoid(u).
  * Backward: da1 = dg * a3 * sigmoid(a1) * (1 + a1 (1 - sigmoid(a1))),  da3 = dg * silu(a1).
  * a is [N, 2F], each row a1 | a3 (the fused w1 | w3 product). */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_swiglu_fwd_f32, rk_swiglu_fwd_f64,
+ * rk_swiglu_bwd_f32, rk_swiglu_bwd_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

@@ -2,6 +2,7 @@
  *   loss_n = logsumexp(z_n) - z_n[target_n],   d loss_n / d z_n = softmax(z_n) - onehot(target_n).
  * The gradient (times grad_scale, usually 1 / number of counted tokens) overwrites the logits,
  * as in llm.c, so the [N, V] buffer is not held twice. Rows with target < 0 are ignored. */
+/* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_xent_f32, rk_xent_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"

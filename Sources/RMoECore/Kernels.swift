@@ -228,6 +228,8 @@ public func rk_parallel_for_swift(_ n: Int, _ ctx: UnsafeMutableRawPointer?,
 /// The toolkit's one parallel runtime (an OpenMP team; OpenBLAS pinned to one thread).
 public enum Runtime {
     /// Sets the number of threads for all parallel kernels (and pins BLAS to one thread).
+    /// Most experts per token and per layer the kernels handle (`RK_MAX_TOPK`, `RK_MAX_EXPERTS`).
+    public static let maxTopK = Int(RK_MAX_TOPK), maxExperts = Int(RK_MAX_EXPERTS)
     /// The most threads a run may ask for.
     public static let maxThreads = 4096
     public static func setThreads(_ n: Int) { rk_set_threads(Int32(min(max(1, n), maxThreads))) }

@@ -95,8 +95,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try need(router == "dense" || Routers.family(of: router) != nil,
                  "router = '\(router)' is unknown; use one of: dense, \(Routers.names.joined(separator: ", ")) (`rmoe routers` describes them)")
         if !isDense {
-            try need(experts >= 1 && experts <= 1024, "experts = \(experts) must be between 1 and 1024")
-            try need(topK >= 1 && topK <= min(experts, 64), "top_k = \(topK) must be between 1 and min(experts, 64) = \(min(experts, 64))")
+            try need(experts >= 1 && experts <= Runtime.maxExperts, "experts = \(experts) must be between 1 and \(Runtime.maxExperts)")
+            let maxK = min(experts, Runtime.maxTopK)
+            try need(topK >= 1 && topK <= maxK, "top_k = \(topK) must be between 1 and min(experts, \(Runtime.maxTopK)) = \(maxK)")
             try need(expertWidth >= 1, "expert_width = \(expertWidth) must be positive")
         }
         try need(dropout >= 0 && dropout < 1, "dropout = \(dropout) must be in [0, 1)")

@@ -18,6 +18,10 @@
 extern "C" {
 #endif
 
+/* Limits the kernels rely on (ModelConfig checks them before any kernel runs). */
+#define RK_MAX_TOPK 64      /* experts per token: moe.c keeps one gate gradient per slot on the stack */
+#define RK_MAX_EXPERTS 1024 /* experts per layer: gate.c keeps one balance gradient per expert on the stack */
+
 /* Runtime: thread count of the one OpenMP team used for all parallel work. */
 void rk_init(void);
 void rk_set_threads(int n);
