@@ -21,7 +21,7 @@ let package = Package(
         .library(name: "RMoEBench", targets: ["RMoEBench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         .systemLibrary(
@@ -38,7 +38,7 @@ let package = Package(
             name: "CKernels",
             dependencies: ["COpenBLAS"],
             cSettings: [
-                .unsafeFlags(["-fopenmp", "-O3", "-march=native", "-fno-math-errno"]),
+                .unsafeFlags(["-fopenmp", "-O3", "-march=native", "-fno-math-errno"])
             ],
             linkerSettings: [
                 .linkedLibrary("omp5"),
@@ -77,8 +77,9 @@ let package = Package(
             ]
         ),
         // What the test targets share: the one finite-difference checker, tiny models, run fixtures.
-        .target(name: "RMoETestSupport", dependencies: ["RMoECore", "RMoEModel", "RMoEData", "RMoERuns"],
-                path: "Tests/RMoETestSupport"),
+        .target(
+            name: "RMoETestSupport", dependencies: ["RMoECore", "RMoEModel", "RMoEData", "RMoERuns"],
+            path: "Tests/RMoETestSupport"),
         .testTarget(name: "RMoECoreTests", dependencies: ["RMoECore", "RMoETestSupport"]),
         .testTarget(name: "RMoEDataTests", dependencies: ["RMoEData"]),
         .testTarget(name: "RMoEModelTests", dependencies: ["RMoEModel", "RMoETestSupport"]),

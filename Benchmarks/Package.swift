@@ -23,6 +23,6 @@ let package = Package(
             ],
             path: "Benchmarks/RMoEBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        )
     ]
 )

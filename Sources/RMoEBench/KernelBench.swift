@@ -13,8 +13,10 @@ public enum KernelBench {
         public var gbPerSecond: Double { bytes / timing.median / 1e9 }
     }
 
-    public static func run(threads: Int, rows N: Int = 2048, d D: Int = 256, ffn F: Int = 512, params P: Int = 7_000_000,
-                           reps: Int = 30, rounds: Int = 2) -> [Row] {
+    public static func run(
+        threads: Int, rows N: Int = 2048, d D: Int = 256, ffn F: Int = 512, params P: Int = 7_000_000,
+        reps: Int = 30, rounds: Int = 2
+    ) -> [Row] {
         var rng = Xoshiro256(seed: 5)
         func buf(_ n: Int, _ scale: Double = 1) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -30,20 +32,36 @@ public enum KernelBench {
         struct K { let name: String; let bytes: Double; let c: () -> Void; let swift: (SwiftPool) -> Void }
         let rowChunk = 64, elemChunk = 65536
         let kernels: [K] = [
-            K(name: "rmsnorm_fwd", bytes: Double(2 * N * D * 4),
-              c: { Float.rmsnormForward(y, rstd, x, w, N, D, 1e-6) },
-              swift: { pool in pool.parallelFor((N + rowChunk - 1) / rowChunk) { c in
-                  SwiftKernels.rmsnormRows(y, rstd, x, w, c * rowChunk, Swift.min(N, (c + 1) * rowChunk), D, 1e-6) } }),
-            K(name: "swiglu_fwd", bytes: Double(3 * N * F * 4),
-              c: { Float.swigluForward(g, a, N, F) },
-              swift: { pool in pool.parallelFor((N + rowChunk - 1) / rowChunk) { c in
-                  SwiftKernels.swigluRows(g, a, c * rowChunk, Swift.min(N, (c + 1) * rowChunk), F) } }),
-            K(name: "adamw", bytes: Double(7 * P * 4),
-              c: { Float.adamw(p, m, v, gr, P, lr: 1e-9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0,
-                               biasCorrection1: 0.5, biasCorrection2: 0.5) },
-              swift: { pool in pool.parallelFor((P + elemChunk - 1) / elemChunk) { c in
-                  SwiftKernels.adamwRange(p, m, v, gr, c * elemChunk, Swift.min(P, (c + 1) * elemChunk), lr: 1e-9, b1: 0.9, b2: 0.999,
-                                          eps: 1e-8, wd: 0, bc1: 0.5, bc2: 0.5) } }),
+            K(
+                name: "rmsnorm_fwd", bytes: Double(2 * N * D * 4),
+                c: { Float.rmsnormForward(y, rstd, x, w, N, D, 1e-6) },
+                swift: { pool in
+                    pool.parallelFor((N + rowChunk - 1) / rowChunk) { c in
+                        SwiftKernels.rmsnormRows(y, rstd, x, w, c * rowChunk, Swift.min(N, (c + 1) * rowChunk), D, 1e-6)
+                    }
+                }),
+            K(
+                name: "swiglu_fwd", bytes: Double(3 * N * F * 4),
+                c: { Float.swigluForward(g, a, N, F) },
+                swift: { pool in
+                    pool.parallelFor((N + rowChunk - 1) / rowChunk) { c in
+                        SwiftKernels.swigluRows(g, a, c * rowChunk, Swift.min(N, (c + 1) * rowChunk), F)
+                    }
+                }),
+            K(
+                name: "adamw", bytes: Double(7 * P * 4),
+                c: {
+                    Float.adamw(
+                        p, m, v, gr, P, lr: 1e-9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0,
+                        biasCorrection1: 0.5, biasCorrection2: 0.5)
+                },
+                swift: { pool in
+                    pool.parallelFor((P + elemChunk - 1) / elemChunk) { c in
+                        SwiftKernels.adamwRange(
+                            p, m, v, gr, c * elemChunk, Swift.min(P, (c + 1) * elemChunk), lr: 1e-9, b1: 0.9, b2: 0.999,
+                            eps: 1e-8, wd: 0, bc1: 0.5, bc2: 0.5)
+                    }
+                }),
         ]
         var rows: [Row] = []
         for k in kernels {

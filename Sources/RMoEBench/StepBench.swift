@@ -72,18 +72,20 @@ public enum StepBench {
         return configs.enumerated().map { i, c in
             let m = runners[i].model
             let total = samples[i].reduce(0, +)
-            return Result(router: c.router, threads: threads, timing: Timing(samples: samples[i]), tokens: c.batch * c.seqLen,
-                          flops: c.forwardFlops * (inference ? 1 : 3),
-                          stateBytes: 4 * m.layout.totalCount * MemoryLayout<Float>.stride, activationBytes: m.activationBytes,
-                          routerShare: total > 0 ? (m.routerClock.seconds - routerStart[i]) / total : 0,
-                          routerFlopShare: c.isDense ? 0 : (Routers.family(of: c.router)?.forwardFlops(c) ?? 0) / c.forwardFlops)
+            return Result(
+                router: c.router, threads: threads, timing: Timing(samples: samples[i]), tokens: c.batch * c.seqLen,
+                flops: c.forwardFlops * (inference ? 1 : 3),
+                stateBytes: 4 * m.layout.totalCount * MemoryLayout<Float>.stride, activationBytes: m.activationBytes,
+                routerShare: total > 0 ? (m.routerClock.seconds - routerStart[i]) / total : 0,
+                routerFlopShare: c.isDense ? 0 : (Routers.family(of: c.router)?.forwardFlops(c) ?? 0) / c.forwardFlops)
         }
     }
 
     /// Seconds per step spent in each part of the step (profiled steps, after warm-up), and the
     /// median step time of the same steps.
     public static func breakdown(config: ModelConfig, threads: Int, reps: Int = 5, inference: Bool = false)
-        throws -> (parts: [(StepProfile.Part, Double)], step: Double) {
+        throws -> (parts: [(StepProfile.Part, Double)], step: Double)
+    {
         Runtime.setThreads(threads)
         let r = try Runner(config, inference: inference)
         for _ in 0..<2 { r.step() }

@@ -34,8 +34,10 @@ public enum SwiftKernels {
     }
 
     /// Rows [r0, r1) of RMSNorm: y = x * rstd * w (D a multiple of 16).
-    public static func rmsnormRows(_ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-                                   _ w: UnsafePointer<Float>, _ r0: Int, _ r1: Int, _ D: Int, _ eps: Float) {
+    public static func rmsnormRows(
+        _ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+        _ w: UnsafePointer<Float>, _ r0: Int, _ r1: Int, _ D: Int, _ eps: Float
+    ) {
         for n in r0..<r1 {
             let xr = x + n * D, yr = y + n * D
             var acc = V16()
@@ -62,9 +64,11 @@ public enum SwiftKernels {
     }
 
     /// Elements [i0, i1) of AdamW (PyTorch arithmetic; i1 - i0 a multiple of 16).
-    public static func adamwRange(_ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-                                  _ g: UnsafePointer<Float>, _ i0: Int, _ i1: Int, lr: Float, b1: Float, b2: Float, eps: Float,
-                                  wd: Float, bc1: Float, bc2: Float) {
+    public static func adamwRange(
+        _ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+        _ g: UnsafePointer<Float>, _ i0: Int, _ i1: Int, lr: Float, b1: Float, b2: Float, eps: Float,
+        wd: Float, bc1: Float, bc2: Float
+    ) {
         let decay = 1 - lr * wd, step = lr / bc1, sbc2 = bc2.squareRoot()
         var i = i0
         while i < i1 {

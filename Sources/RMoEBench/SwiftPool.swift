@@ -57,7 +57,7 @@ public final class SwiftPool: @unchecked Sendable {
         finished.store(0, ordering: .relaxed)
         generation.add(1, ordering: .releasing)
         drain()
-        while finished.load(ordering: .acquiring) < threadCount - 1 { }
+        while finished.load(ordering: .acquiring) < threadCount - 1 {}
         self.body = nil
     }
 }

@@ -4,7 +4,9 @@ import RMoECore
 /// Repeated timings of one piece of work.
 public struct Timing: Sendable {
     public var samples: [Double]  // seconds
-    public var median: Double { let s = samples.sorted(); return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }
+    public var median: Double {
+        let s = samples.sorted(); return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+    }
     public var min: Double { samples.min() ?? .nan }
     public var max: Double { samples.max() ?? .nan }
 

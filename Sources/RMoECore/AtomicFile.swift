@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 
@@ -22,7 +22,8 @@ public enum AtomicFile {
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             let e = errno
-            throw RMoEError("cannot write \(what) \(path): creating a temporary file beside it failed (\(reason(e))); check that the directory exists and is writable")
+            throw RMoEError(
+                "cannot write \(what) \(path): creating a temporary file beside it failed (\(reason(e))); check that the directory exists and is writable")
         }
         var failure: String?
         for p in parts where failure == nil {

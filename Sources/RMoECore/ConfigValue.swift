@@ -33,9 +33,13 @@ extension Int: ConfigValue {
         case .int(let i): self = i
         case .double(let d) where d == d.rounded() && abs(d) < 1e15: self = Int(d)
         case .string(let s):
-            if let i = Int(s.replacingOccurrences(of: "_", with: "")) { self = i }
-            else if let d = Double(s), d == d.rounded(), abs(d) < 1e15 { self = Int(d) }
-            else { return nil }
+            if let i = Int(s.replacingOccurrences(of: "_", with: "")) {
+                self = i
+            } else if let d = Double(s), d == d.rounded(), abs(d) < 1e15 {
+                self = Int(d)
+            } else {
+                return nil
+            }
         default: return nil
         }
     }

@@ -139,7 +139,9 @@ public enum JSON {
             let at = min(position ?? i, bytes.count)
             var line = 1, col = 1
             for k in 0..<at { if bytes[k] == 0x0A { line += 1; col = 1 } else { col += 1 } }
-            return RMoEError("\(origin) is not valid JSON at line \(line), column \(col): \(what); fix the file (strict JSON: no duplicate keys, trailing commas or comments)")
+            return RMoEError(
+                "\(origin) is not valid JSON at line \(line), column \(col): \(what); fix the file (strict JSON: no duplicate keys, trailing commas or comments)"
+            )
         }
 
         mutating func skipSpace() {
@@ -320,13 +322,19 @@ public enum JSON {
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else {
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
             let o = try c.decode([String: JSONValue].self)
             let keys = o.keys.sorted()
             self = .object(keys: keys, values: keys.map { o[$0]! })

@@ -80,55 +80,77 @@ where Self.RawSignificand: FixedWidthInteger {
 @inline(__always) private func flag(_ b: Bool) -> Int32 { b ? 1 : 0 }
 
 extension Float: KernelScalar {
-    public static func gemm(_ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Float,
-                            _ A: UnsafePointer<Float>, _ lda: Int, _ B: UnsafePointer<Float>, _ ldb: Int,
-                            _ beta: Float, _ C: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    public static func gemm(
+        _ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Float,
+        _ A: UnsafePointer<Float>, _ lda: Int, _ B: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ C: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         rk_gemm_f32(flag(ta), flag(tb), i32(M), i32(N), i32(K), alpha, A, i32(lda), B, i32(ldb), beta, C, i32(ldc))
     }
-    public static func gemmSerial(_ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Float,
-                                  _ A: UnsafePointer<Float>, _ lda: Int, _ B: UnsafePointer<Float>, _ ldb: Int,
-                                  _ beta: Float, _ C: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    public static func gemmSerial(
+        _ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Float,
+        _ A: UnsafePointer<Float>, _ lda: Int, _ B: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ C: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         rk_gemm_serial_f32(flag(ta), flag(tb), i32(M), i32(N), i32(K), alpha, A, i32(lda), B, i32(ldb), beta, C, i32(ldc))
     }
-    public static func rmsnormForward(_ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
-                                      _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ N: Int, _ D: Int, _ eps: Float) {
+    public static func rmsnormForward(
+        _ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
+        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ N: Int, _ D: Int, _ eps: Float
+    ) {
         rk_rmsnorm_fwd_f32(y, rstd, x, w, i32(N), i32(D), eps)
     }
-    public static func rmsnormBackward(_ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-                                       _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                                       _ rstd: UnsafePointer<Float>, _ N: Int, _ D: Int) {
+    public static func rmsnormBackward(
+        _ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+        _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+        _ rstd: UnsafePointer<Float>, _ N: Int, _ D: Int
+    ) {
         rk_rmsnorm_bwd_f32(dx, dw, dy, x, w, rstd, i32(N), i32(D))
     }
-    public static func rope(_ x: UnsafeMutablePointer<Float>, _ cos: UnsafePointer<Float>, _ sin: UnsafePointer<Float>,
-                            _ N: Int, _ S: Int, _ heads: Int, _ hd: Int, _ ld: Int, inverse: Bool) {
+    public static func rope(
+        _ x: UnsafeMutablePointer<Float>, _ cos: UnsafePointer<Float>, _ sin: UnsafePointer<Float>,
+        _ N: Int, _ S: Int, _ heads: Int, _ hd: Int, _ ld: Int, inverse: Bool
+    ) {
         rk_rope_f32(x, cos, sin, i32(N), i32(S), i32(heads), i32(hd), i32(ld), flag(inverse))
     }
-    public static func attentionForward(_ out: UnsafeMutablePointer<Float>, _ P: UnsafeMutablePointer<Float>,
-                                        _ qkv: UnsafePointer<Float>, _ B: Int, _ S: Int, _ H: Int, _ hd: Int, _ scale: Float) {
+    public static func attentionForward(
+        _ out: UnsafeMutablePointer<Float>, _ P: UnsafeMutablePointer<Float>,
+        _ qkv: UnsafePointer<Float>, _ B: Int, _ S: Int, _ H: Int, _ hd: Int, _ scale: Float
+    ) {
         rk_attn_fwd_f32(out, P, qkv, i32(B), i32(S), i32(H), i32(hd), scale)
     }
-    public static func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
-                                         _ dout: UnsafePointer<Float>, _ P: UnsafePointer<Float>, _ qkv: UnsafePointer<Float>,
-                                         _ B: Int, _ S: Int, _ H: Int, _ hd: Int, _ scale: Float) {
+    public static func attentionBackward(
+        _ dqkv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
+        _ dout: UnsafePointer<Float>, _ P: UnsafePointer<Float>, _ qkv: UnsafePointer<Float>,
+        _ B: Int, _ S: Int, _ H: Int, _ hd: Int, _ scale: Float
+    ) {
         rk_attn_bwd_f32(dqkv, scratch, dout, P, qkv, i32(B), i32(S), i32(H), i32(hd), scale)
     }
     public static func swigluForward(_ g: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ N: Int, _ F: Int) {
         rk_swiglu_fwd_f32(g, a, i32(N), i32(F))
     }
-    public static func swigluBackward(_ da: UnsafeMutablePointer<Float>, _ dg: UnsafePointer<Float>,
-                                      _ a: UnsafePointer<Float>, _ N: Int, _ F: Int) {
+    public static func swigluBackward(
+        _ da: UnsafeMutablePointer<Float>, _ dg: UnsafePointer<Float>,
+        _ a: UnsafePointer<Float>, _ N: Int, _ F: Int
+    ) {
         rk_swiglu_bwd_f32(da, dg, a, i32(N), i32(F))
     }
-    public static func crossEntropy(_ losses: UnsafeMutablePointer<Float>, _ logits: UnsafeMutablePointer<Float>,
-                                    _ targets: UnsafePointer<Int32>, _ N: Int, _ V: Int, gradScale: Float) {
+    public static func crossEntropy(
+        _ losses: UnsafeMutablePointer<Float>, _ logits: UnsafeMutablePointer<Float>,
+        _ targets: UnsafePointer<Int32>, _ N: Int, _ V: Int, gradScale: Float
+    ) {
         rk_xent_f32(losses, logits, targets, i32(N), i32(V), gradScale)
     }
-    public static func embeddingForward(_ x: UnsafeMutablePointer<Float>, _ tok: UnsafePointer<Int32>,
-                                        _ emb: UnsafePointer<Float>, _ N: Int, _ D: Int) {
+    public static func embeddingForward(
+        _ x: UnsafeMutablePointer<Float>, _ tok: UnsafePointer<Int32>,
+        _ emb: UnsafePointer<Float>, _ N: Int, _ D: Int
+    ) {
         rk_embed_fwd_f32(x, tok, emb, i32(N), i32(D))
     }
-    public static func embeddingBackward(_ demb: UnsafeMutablePointer<Float>, _ dx: UnsafePointer<Float>,
-                                         _ tok: UnsafePointer<Int32>, _ N: Int, _ D: Int) {
+    public static func embeddingBackward(
+        _ demb: UnsafeMutablePointer<Float>, _ dx: UnsafePointer<Float>,
+        _ tok: UnsafePointer<Int32>, _ N: Int, _ D: Int
+    ) {
         rk_embed_bwd_f32(demb, dx, tok, i32(N), i32(D))
     }
     public static func add(_ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
@@ -142,63 +164,87 @@ extension Float: KernelScalar {
         rk_colsum_acc_f32(out, x, i32(N), i32(D))
     }
     public static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double { rk_sumsq_f32(x, n) }
-    public static func adamw(_ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-                             _ g: UnsafePointer<Float>, _ n: Int, lr: Float, beta1: Float, beta2: Float, eps: Float,
-                             weightDecay: Float, biasCorrection1: Float, biasCorrection2: Float) {
+    public static func adamw(
+        _ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+        _ g: UnsafePointer<Float>, _ n: Int, lr: Float, beta1: Float, beta2: Float, eps: Float,
+        weightDecay: Float, biasCorrection1: Float, biasCorrection2: Float
+    ) {
         rk_adamw_f32(p, m, v, g, n, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2)
     }
 }
 
 extension Double: KernelScalar {
-    public static func gemm(_ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Double,
-                            _ A: UnsafePointer<Double>, _ lda: Int, _ B: UnsafePointer<Double>, _ ldb: Int,
-                            _ beta: Double, _ C: UnsafeMutablePointer<Double>, _ ldc: Int) {
+    public static func gemm(
+        _ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Double,
+        _ A: UnsafePointer<Double>, _ lda: Int, _ B: UnsafePointer<Double>, _ ldb: Int,
+        _ beta: Double, _ C: UnsafeMutablePointer<Double>, _ ldc: Int
+    ) {
         rk_gemm_f64(flag(ta), flag(tb), i32(M), i32(N), i32(K), alpha, A, i32(lda), B, i32(ldb), beta, C, i32(ldc))
     }
-    public static func gemmSerial(_ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Double,
-                                  _ A: UnsafePointer<Double>, _ lda: Int, _ B: UnsafePointer<Double>, _ ldb: Int,
-                                  _ beta: Double, _ C: UnsafeMutablePointer<Double>, _ ldc: Int) {
+    public static func gemmSerial(
+        _ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Double,
+        _ A: UnsafePointer<Double>, _ lda: Int, _ B: UnsafePointer<Double>, _ ldb: Int,
+        _ beta: Double, _ C: UnsafeMutablePointer<Double>, _ ldc: Int
+    ) {
         rk_gemm_serial_f64(flag(ta), flag(tb), i32(M), i32(N), i32(K), alpha, A, i32(lda), B, i32(ldb), beta, C, i32(ldc))
     }
-    public static func rmsnormForward(_ y: UnsafeMutablePointer<Double>, _ rstd: UnsafeMutablePointer<Double>,
-                                      _ x: UnsafePointer<Double>, _ w: UnsafePointer<Double>, _ N: Int, _ D: Int, _ eps: Double) {
+    public static func rmsnormForward(
+        _ y: UnsafeMutablePointer<Double>, _ rstd: UnsafeMutablePointer<Double>,
+        _ x: UnsafePointer<Double>, _ w: UnsafePointer<Double>, _ N: Int, _ D: Int, _ eps: Double
+    ) {
         rk_rmsnorm_fwd_f64(y, rstd, x, w, i32(N), i32(D), eps)
     }
-    public static func rmsnormBackward(_ dx: UnsafeMutablePointer<Double>, _ dw: UnsafeMutablePointer<Double>,
-                                       _ dy: UnsafePointer<Double>, _ x: UnsafePointer<Double>, _ w: UnsafePointer<Double>,
-                                       _ rstd: UnsafePointer<Double>, _ N: Int, _ D: Int) {
+    public static func rmsnormBackward(
+        _ dx: UnsafeMutablePointer<Double>, _ dw: UnsafeMutablePointer<Double>,
+        _ dy: UnsafePointer<Double>, _ x: UnsafePointer<Double>, _ w: UnsafePointer<Double>,
+        _ rstd: UnsafePointer<Double>, _ N: Int, _ D: Int
+    ) {
         rk_rmsnorm_bwd_f64(dx, dw, dy, x, w, rstd, i32(N), i32(D))
     }
-    public static func rope(_ x: UnsafeMutablePointer<Double>, _ cos: UnsafePointer<Double>, _ sin: UnsafePointer<Double>,
-                            _ N: Int, _ S: Int, _ heads: Int, _ hd: Int, _ ld: Int, inverse: Bool) {
+    public static func rope(
+        _ x: UnsafeMutablePointer<Double>, _ cos: UnsafePointer<Double>, _ sin: UnsafePointer<Double>,
+        _ N: Int, _ S: Int, _ heads: Int, _ hd: Int, _ ld: Int, inverse: Bool
+    ) {
         rk_rope_f64(x, cos, sin, i32(N), i32(S), i32(heads), i32(hd), i32(ld), flag(inverse))
     }
-    public static func attentionForward(_ out: UnsafeMutablePointer<Double>, _ P: UnsafeMutablePointer<Double>,
-                                        _ qkv: UnsafePointer<Double>, _ B: Int, _ S: Int, _ H: Int, _ hd: Int, _ scale: Double) {
+    public static func attentionForward(
+        _ out: UnsafeMutablePointer<Double>, _ P: UnsafeMutablePointer<Double>,
+        _ qkv: UnsafePointer<Double>, _ B: Int, _ S: Int, _ H: Int, _ hd: Int, _ scale: Double
+    ) {
         rk_attn_fwd_f64(out, P, qkv, i32(B), i32(S), i32(H), i32(hd), scale)
     }
-    public static func attentionBackward(_ dqkv: UnsafeMutablePointer<Double>, _ scratch: UnsafeMutablePointer<Double>,
-                                         _ dout: UnsafePointer<Double>, _ P: UnsafePointer<Double>, _ qkv: UnsafePointer<Double>,
-                                         _ B: Int, _ S: Int, _ H: Int, _ hd: Int, _ scale: Double) {
+    public static func attentionBackward(
+        _ dqkv: UnsafeMutablePointer<Double>, _ scratch: UnsafeMutablePointer<Double>,
+        _ dout: UnsafePointer<Double>, _ P: UnsafePointer<Double>, _ qkv: UnsafePointer<Double>,
+        _ B: Int, _ S: Int, _ H: Int, _ hd: Int, _ scale: Double
+    ) {
         rk_attn_bwd_f64(dqkv, scratch, dout, P, qkv, i32(B), i32(S), i32(H), i32(hd), scale)
     }
     public static func swigluForward(_ g: UnsafeMutablePointer<Double>, _ a: UnsafePointer<Double>, _ N: Int, _ F: Int) {
         rk_swiglu_fwd_f64(g, a, i32(N), i32(F))
     }
-    public static func swigluBackward(_ da: UnsafeMutablePointer<Double>, _ dg: UnsafePointer<Double>,
-                                      _ a: UnsafePointer<Double>, _ N: Int, _ F: Int) {
+    public static func swigluBackward(
+        _ da: UnsafeMutablePointer<Double>, _ dg: UnsafePointer<Double>,
+        _ a: UnsafePointer<Double>, _ N: Int, _ F: Int
+    ) {
         rk_swiglu_bwd_f64(da, dg, a, i32(N), i32(F))
     }
-    public static func crossEntropy(_ losses: UnsafeMutablePointer<Double>, _ logits: UnsafeMutablePointer<Double>,
-                                    _ targets: UnsafePointer<Int32>, _ N: Int, _ V: Int, gradScale: Double) {
+    public static func crossEntropy(
+        _ losses: UnsafeMutablePointer<Double>, _ logits: UnsafeMutablePointer<Double>,
+        _ targets: UnsafePointer<Int32>, _ N: Int, _ V: Int, gradScale: Double
+    ) {
         rk_xent_f64(losses, logits, targets, i32(N), i32(V), gradScale)
     }
-    public static func embeddingForward(_ x: UnsafeMutablePointer<Double>, _ tok: UnsafePointer<Int32>,
-                                        _ emb: UnsafePointer<Double>, _ N: Int, _ D: Int) {
+    public static func embeddingForward(
+        _ x: UnsafeMutablePointer<Double>, _ tok: UnsafePointer<Int32>,
+        _ emb: UnsafePointer<Double>, _ N: Int, _ D: Int
+    ) {
         rk_embed_fwd_f64(x, tok, emb, i32(N), i32(D))
     }
-    public static func embeddingBackward(_ demb: UnsafeMutablePointer<Double>, _ dx: UnsafePointer<Double>,
-                                         _ tok: UnsafePointer<Int32>, _ N: Int, _ D: Int) {
+    public static func embeddingBackward(
+        _ demb: UnsafeMutablePointer<Double>, _ dx: UnsafePointer<Double>,
+        _ tok: UnsafePointer<Int32>, _ N: Int, _ D: Int
+    ) {
         rk_embed_bwd_f64(demb, dx, tok, i32(N), i32(D))
     }
     public static func add(_ y: UnsafeMutablePointer<Double>, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ n: Int) {
@@ -212,16 +258,20 @@ extension Double: KernelScalar {
         rk_colsum_acc_f64(out, x, i32(N), i32(D))
     }
     public static func sumOfSquares(_ x: UnsafePointer<Double>, _ n: Int) -> Double { rk_sumsq_f64(x, n) }
-    public static func adamw(_ p: UnsafeMutablePointer<Double>, _ m: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>,
-                             _ g: UnsafePointer<Double>, _ n: Int, lr: Double, beta1: Double, beta2: Double, eps: Double,
-                             weightDecay: Double, biasCorrection1: Double, biasCorrection2: Double) {
+    public static func adamw(
+        _ p: UnsafeMutablePointer<Double>, _ m: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>,
+        _ g: UnsafePointer<Double>, _ n: Int, lr: Double, beta1: Double, beta2: Double, eps: Double,
+        weightDecay: Double, biasCorrection1: Double, biasCorrection2: Double
+    ) {
         rk_adamw_f64(p, m, v, g, n, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2)
     }
 }
 
 /// Runs `body(ctx, i)` for i in 0..<n on the thread team with a dynamic schedule.
-public func rk_parallel_for_swift(_ n: Int, _ ctx: UnsafeMutableRawPointer?,
-                                  _ body: @convention(c) (UnsafeMutableRawPointer?, Int) -> Void) {
+public func rk_parallel_for_swift(
+    _ n: Int, _ ctx: UnsafeMutableRawPointer?,
+    _ body: @convention(c) (UnsafeMutableRawPointer?, Int) -> Void
+) {
     rk_parallel_for(n, ctx, body)
 }
 

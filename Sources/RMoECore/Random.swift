@@ -58,11 +58,11 @@ public func stableHash(_ s: String) -> UInt64 {
 }
 
 #if canImport(Glibc)
-import Glibc
-@inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+    import Glibc
+    @inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
+    @inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
 #elseif canImport(Darwin)
-import Darwin
-@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+    import Darwin
+    @inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
+    @inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
 #endif

@@ -22,8 +22,10 @@ public final class Routing: @unchecked Sendable {
         let counts = idx + T * k, offsets = counts + E, pos = offsets + E + 1, rowtok = pos + T * k
         let tasks = rowtok + T * k, wtasks = tasks + 3 * capacity
         raw = .allocate(capacity: 1)
-        raw.initialize(to: rk_route_t(ntok: Int32(T), nexp: Int32(E), topk: Int32(k), idx: UnsafePointer(idx), counts: counts,
-                                      offsets: offsets, pos: pos, rowtok: rowtok, tasks: tasks, ntasks: 0, wtasks: wtasks, nwtasks: 0))
+        raw.initialize(
+            to: rk_route_t(
+                ntok: Int32(T), nexp: Int32(E), topk: Int32(k), idx: UnsafePointer(idx), counts: counts,
+                offsets: offsets, pos: pos, rowtok: rowtok, tasks: tasks, ntasks: 0, wtasks: wtasks, nwtasks: 0))
     }
 
     deinit {

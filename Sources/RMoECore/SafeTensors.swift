@@ -68,8 +68,9 @@ public struct SafeTensorsFile: Sendable {
         var n64: UInt64 = 0
         for i in 0..<8 { n64 |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         guard n64 <= UInt64(maxHeaderBytes) else {
-            throw fail("declares a header of \(n64) bytes, more than the \(maxHeaderBytes)-byte limit",
-                       "it is not a safetensors file or is corrupt: re-create it or pick another file")
+            throw fail(
+                "declares a header of \(n64) bytes, more than the \(maxHeaderBytes)-byte limit",
+                "it is not a safetensors file or is corrupt: re-create it or pick another file")
         }
         let headerLength = Int(n64), dataStart = 8 + headerLength
         guard dataStart <= bytes.count else {
@@ -115,21 +116,24 @@ public struct SafeTensorsFile: Sendable {
             }
             guard let dtypeName = fields["dtype"] as? String, let dtype = SafeTensorsDType(rawValue: dtypeName) else {
                 let known = SafeTensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
-                throw fail("has \(tensor) with unknown dtype \(quoted("\(fields["dtype"]!)")) (known: \(known))",
-                           "re-create the file with a supported dtype")
+                throw fail(
+                    "has \(tensor) with unknown dtype \(quoted("\(fields["dtype"]!)")) (known: \(known))",
+                    "re-create the file with a supported dtype")
             }
             guard let shapeList = fields["shape"] as? [Any], let shape = integers(shapeList), shape.allSatisfy({ $0 >= 0 }) else {
                 throw fail("has \(tensor) with shape \(compact(fields["shape"]!)), not a list of non-negative integers")
             }
             guard let offsetList = fields["data_offsets"] as? [Any], let offsets = integers(offsetList),
-                  offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1]
+            else {
                 throw fail("has \(tensor) with data_offsets \(compact(fields["data_offsets"]!)), not [begin, end] with 0 <= begin <= end")
             }
             var needed = dtype.size, overflow = false
             for d in shape where !overflow { (needed, overflow) = needed.multipliedReportingOverflow(by: d) }
             guard !overflow, needed == offsets[1] - offsets[0] else {
-                throw fail("has \(tensor) whose data_offsets [\(offsets[0]), \(offsets[1])] span \(offsets[1] - offsets[0]) bytes "
-                    + "but shape \(shape) of \(dtype.rawValue) needs \(overflow ? "more than Int.max" : String(needed)) bytes")
+                throw fail(
+                    "has \(tensor) whose data_offsets [\(offsets[0]), \(offsets[1])] span \(offsets[1] - offsets[0]) bytes "
+                        + "but shape \(shape) of \(dtype.rawValue) needs \(overflow ? "more than Int.max" : String(needed)) bytes")
             }
             list.append((name, dtype, shape, offsets[0], offsets[1]))
         }
@@ -141,8 +145,9 @@ public struct SafeTensorsFile: Sendable {
         var cursor = 0
         for (i, t) in list.enumerated() {
             if t.begin < cursor {
-                throw fail("has tensors \(quoted(list[i - 1].name)) and \(quoted(t.name)) that overlap in the data buffer "
-                    + "(data_offsets [\(list[i - 1].begin), \(list[i - 1].end)] and [\(t.begin), \(t.end)])")
+                throw fail(
+                    "has tensors \(quoted(list[i - 1].name)) and \(quoted(t.name)) that overlap in the data buffer "
+                        + "(data_offsets [\(list[i - 1].begin), \(list[i - 1].end)] and [\(t.begin), \(t.end)])")
             }
             if t.begin > cursor {
                 throw fail("has a hole of \(t.begin - cursor) bytes in the data buffer before tensor \(quoted(t.name)) at offset \(t.begin)")
@@ -197,8 +202,10 @@ public struct SafeTensorsFile: Sendable {
         case .I64:
             let wide: [Int64] = convert(e) { $0 }
             if let i = wide.firstIndex(where: { Int32(exactly: $0) == nil }) {
-                throw RMoEError(oneLine("safetensors file \(source) has I64 tensor \(quoted(name)) whose element \(i) = \(wide[i]) "
-                    + "does not fit in Int32; store it as I32 values in Int32 range or read it another way"))
+                throw RMoEError(
+                    oneLine(
+                        "safetensors file \(source) has I64 tensor \(quoted(name)) whose element \(i) = \(wide[i]) "
+                            + "does not fit in Int32; store it as I32 values in Int32 range or read it another way"))
             }
             return wide.map { Int32($0) }
         default: throw wrongType(name, e, "int32s()", "I32 or I64")
@@ -218,8 +225,10 @@ public struct SafeTensorsFile: Sendable {
     private func entry(_ name: String) throws -> Entry {
         if let e = entries[name] { return e }
         let some = names.prefix(5).map(quoted).joined(separator: ", ") + (names.count > 5 ? ", ..." : "")
-        throw RMoEError(oneLine("safetensors file \(source) has no tensor named \(quoted(name)) "
-            + "(it has \(names.count) tensor\(names.count == 1 ? "" : "s")\(names.isEmpty ? "" : ": " + some)); check the name or the file"))
+        throw RMoEError(
+            oneLine(
+                "safetensors file \(source) has no tensor named \(quoted(name)) "
+                    + "(it has \(names.count) tensor\(names.count == 1 ? "" : "s")\(names.isEmpty ? "" : ": " + some)); check the name or the file"))
     }
 
     private func wrongType(_ name: String, _ e: Entry, _ accessor: String, _ accepted: String) -> RMoEError {
@@ -229,24 +238,26 @@ public struct SafeTensorsFile: Sendable {
         case .F32, .F64, .F16, .BF16: hint = "use floats() or doubles()"
         default: hint = "use withRawBytes()"
         }
-        return RMoEError(oneLine("safetensors file \(source) has tensor \(quoted(name)) of dtype \(e.dtype.rawValue), "
-            + "but \(accessor) reads \(accepted); \(hint) for it"))
+        return RMoEError(
+            oneLine(
+                "safetensors file \(source) has tensor \(quoted(name)) of dtype \(e.dtype.rawValue), "
+                    + "but \(accessor) reads \(accepted); \(hint) for it"))
     }
 
     /// Copies the tensor straight out on a little-endian host; elsewhere decodes each element.
     private func copyOut<T, Raw: FixedWidthInteger>(_ e: Entry, _: T.Type, _ decode: (Raw) -> T) -> [T] {
         #if _endian(little)
-        let n = e.end - e.begin
-        return [T](unsafeUninitializedCapacity: n / MemoryLayout<T>.stride) { out, count in
-            if n > 0 {
-                bytes.withUnsafeBytes { src in
-                    UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: src.baseAddress! + e.begin, byteCount: n)
+            let n = e.end - e.begin
+            return [T](unsafeUninitializedCapacity: n / MemoryLayout<T>.stride) { out, count in
+                if n > 0 {
+                    bytes.withUnsafeBytes { src in
+                        UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: src.baseAddress! + e.begin, byteCount: n)
+                    }
                 }
+                count = n / MemoryLayout<T>.stride
             }
-            count = n / MemoryLayout<T>.stride
-        }
         #else
-        return convert(e, decode)
+            return convert(e, decode)
         #endif
     }
 
@@ -349,8 +360,10 @@ public struct SafeTensorsWriter: Sendable {
         if problem == nil { problem = message }
     }
 
-    private mutating func append(_ name: String, _ dtype: SafeTensorsDType, _ shape: [Int], _ count: Int,
-                                 _ appendBytes: (inout [UInt8]) -> Void) {
+    private mutating func append(
+        _ name: String, _ dtype: SafeTensorsDType, _ shape: [Int], _ count: Int,
+        _ appendBytes: (inout [UInt8]) -> Void
+    ) {
         var product = 1, overflow = false
         for d in shape where !overflow { (product, overflow) = product.multipliedReportingOverflow(by: d) }
         if name == "__metadata__" { return record("the tensor name \"__metadata__\" is reserved; rename the tensor") }
@@ -366,9 +379,9 @@ public struct SafeTensorsWriter: Sendable {
 
     private static func appendLE<T, Bits: FixedWidthInteger>(_ data: inout [UInt8], _ values: UnsafeBufferPointer<T>, _ bits: (T) -> Bits) {
         #if _endian(little)
-        data.append(contentsOf: UnsafeRawBufferPointer(values))
+            data.append(contentsOf: UnsafeRawBufferPointer(values))
         #else
-        for v in values { withUnsafeBytes(of: bits(v).littleEndian) { data.append(contentsOf: $0) } }
+            for v in values { withUnsafeBytes(of: bits(v).littleEndian) { data.append(contentsOf: $0) } }
         #endif
     }
 
@@ -435,7 +448,6 @@ private func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
 }
 
 private func errnoText() -> String { String(cString: strerror(errno)) }
-
 
 private func readWholeFile(_ path: String) throws -> [UInt8] {
     func fail(_ cause: String, _ fix: String) -> RMoEError { RMoEError(oneLine("safetensors file \(path) \(cause); \(fix)")) }

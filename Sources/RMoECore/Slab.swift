@@ -49,7 +49,9 @@ public struct TensorLayout: Sendable {
         var at = 0
         for (i, s) in specs.enumerated() {
             guard index[s.name] == nil else { throw RMoEError("tensor '\(s.name)' is defined twice in the layout; this is a bug in the model's table") }
-            guard s.shape.allSatisfy({ $0 > 0 }) else { throw RMoEError("tensor '\(s.name)' has shape \(s.shape); every dimension must be positive: check the model sizes in the config") }
+            guard s.shape.allSatisfy({ $0 > 0 }) else {
+                throw RMoEError("tensor '\(s.name)' has shape \(s.shape); every dimension must be positive: check the model sizes in the config")
+            }
             index[s.name] = i
             offsets.append(at)
             at += (s.count + 15) / 16 * 16

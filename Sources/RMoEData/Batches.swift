@@ -47,8 +47,10 @@ public struct EvalWindows: Sendable {
 
     /// Fills `batch` rows with windows `first ..< first + batch` (rows past the end are not counted).
     /// `limitWindows` restricts the split to its first windows (quick validation during training).
-    public func fill(first: Int, batch: Int, input: UnsafeMutablePointer<Int32>, target: UnsafeMutablePointer<Int32>,
-                     limitWindows: Int? = nil) {
+    public func fill(
+        first: Int, batch: Int, input: UnsafeMutablePointer<Int32>, target: UnsafeMutablePointer<Int32>,
+        limitWindows: Int? = nil
+    ) {
         let total = min(windowCount, limitWindows ?? Int.max)
         let n = tokens.count
         for b in 0..<batch {

@@ -27,8 +27,10 @@ public struct Corpus: Sendable {
     /// under the evaluation protocol for a given sequence length (see `SyntheticSource`).
     public let floor: [Split: Double]
 
-    public init(name: String, level: Level, vocabSize: Int, train: [Int32], valid: [Int32], test: [Int32],
-                vocabulary: [String]? = nil, source: String, floor: [Split: Double] = [:]) {
+    public init(
+        name: String, level: Level, vocabSize: Int, train: [Int32], valid: [Int32], test: [Int32],
+        vocabulary: [String]? = nil, source: String, floor: [Split: Double] = [:]
+    ) {
         self.name = name; self.level = level; self.vocabSize = vocabSize
         self.train = train; self.valid = valid; self.test = test
         self.vocabulary = vocabulary; self.source = source; self.floor = floor
@@ -94,8 +96,10 @@ public enum CorpusCatalog {
     }
 
     /// Loads a corpus by name. `synthetic` takes its parameters from `synthetic`.
-    public static func load(_ name: String, dataDir: String?, synthetic: SyntheticSource.Parameters = .init(),
-                            seqLen: Int = 256) throws -> Corpus {
+    public static func load(
+        _ name: String, dataDir: String?, synthetic: SyntheticSource.Parameters = .init(),
+        seqLen: Int = 256
+    ) throws -> Corpus {
         guard let corpus = CorpusName(rawValue: name) else {
             throw RMoEError("unknown corpus '\(name)'; use one of: \(names.joined(separator: ", "))")
         }
@@ -103,8 +107,10 @@ public enum CorpusCatalog {
     }
 
     /// Loads a corpus. `synthetic` takes its parameters from `synthetic`.
-    public static func load(_ corpus: CorpusName, dataDir: String?, synthetic: SyntheticSource.Parameters = .init(),
-                            seqLen: Int = 256) throws -> Corpus {
+    public static func load(
+        _ corpus: CorpusName, dataDir: String?, synthetic: SyntheticSource.Parameters = .init(),
+        seqLen: Int = 256
+    ) throws -> Corpus {
         let name = corpus.rawValue
         switch corpus {
         case .synthetic:
@@ -115,12 +121,14 @@ public enum CorpusCatalog {
                 try readMaybeGzip(path, limit: min(decompressionLimit, 2 * wikiText2Sizes[split]!))
             }
             if corpus == .wikitext2Bytes {
-                return Corpus(name: name, level: .bytes, vocabSize: 256,
-                              train: splits[0].map { Int32($0) }, valid: splits[1].map { Int32($0) },
-                              test: splits[2].map { Int32($0) }, source: files.joined(separator: ", "))
+                return Corpus(
+                    name: name, level: .bytes, vocabSize: 256,
+                    train: splits[0].map { Int32($0) }, valid: splits[1].map { Int32($0) },
+                    test: splits[2].map { Int32($0) }, source: files.joined(separator: ", "))
             }
-            return try WordTokenizer.corpus(name: name, train: splits[0], valid: splits[1], test: splits[2],
-                                            source: files.joined(separator: ", "))
+            return try WordTokenizer.corpus(
+                name: name, train: splits[0], valid: splits[1], test: splits[2],
+                source: files.joined(separator: ", "))
         case .enwik8:
             return try loadEnwik8(dataDir: dataDir)
         }
@@ -133,12 +141,17 @@ public enum CorpusCatalog {
             var found: [String] = []
             for split in ["train", "valid", "test"] {
                 let base = "\(dir)/wikitext-2/wiki.\(split).tokens"
-                if FileManager.default.fileExists(atPath: base) { found.append(base) }
-                else if FileManager.default.fileExists(atPath: base + ".gz") { found.append(base + ".gz") }
+                if FileManager.default.fileExists(atPath: base) {
+                    found.append(base)
+                } else if FileManager.default.fileExists(atPath: base + ".gz") {
+                    found.append(base + ".gz")
+                }
             }
             if found.count == 3 { return found }
         }
-        throw RMoEError("WikiText-2 not found (looked for wikitext-2/wiki.{train,valid,test}.tokens[.gz] in \(dirs.joined(separator: ", "))); pass --data-dir DIR or set RMOE_DATA to the folder that holds wikitext-2/")
+        throw RMoEError(
+            "WikiText-2 not found (looked for wikitext-2/wiki.{train,valid,test}.tokens[.gz] in \(dirs.joined(separator: ", "))); pass --data-dir DIR or set RMOE_DATA to the folder that holds wikitext-2/"
+        )
     }
 
     /// Cap on the bytes any corpus file may decompress to: `$RMOE_MAX_DECOMPRESSED_BYTES`, else 2^31
@@ -149,9 +162,11 @@ public enum CorpusCatalog {
     }
 
     /// SHA-1 of WikiText-2's official `.tokens` files, as GluonNLP publishes them (docs/data.md).
-    public static let wikiText2SHA1 = ["train": "863f29c46ef9d167fff4940ec821195882fe29d1",
-                                       "valid": "0418625c8b4da6e4b5c7a0b9e78d4ae8f7ee5422",
-                                       "test": "c7b8ce0aa086fb34dab808c5c49224211eb2b172"]
+    public static let wikiText2SHA1 = [
+        "train": "863f29c46ef9d167fff4940ec821195882fe29d1",
+        "valid": "0418625c8b4da6e4b5c7a0b9e78d4ae8f7ee5422",
+        "test": "c7b8ce0aa086fb34dab808c5c49224211eb2b172",
+    ]
 
     /// Known decompressed sizes of WikiText-2's files (docs/data.md); twice that is their cap.
     static let wikiText2Sizes = ["train": 10_797_148, "valid": 1_121_681, "test": 1_256_449]
@@ -183,7 +198,9 @@ public enum CorpusCatalog {
                 + (isRegularFile("\(d)/enwik8") ? ["\(d)/enwik8"] : [])
         }
         guard let path = candidates.first(where: { isRegularFile($0) }) else {
-            throw RMoEError("enwik8 not found (looked for enwik8, enwik8.gz or enwik8.zip under \(dirs.joined(separator: ", "))); download it with `rmoe corpus fetch enwik8` or put it in DIR/enwik8/ and pass --data-dir DIR")
+            throw RMoEError(
+                "enwik8 not found (looked for enwik8, enwik8.gz or enwik8.zip under \(dirs.joined(separator: ", "))); download it with `rmoe corpus fetch enwik8` or put it in DIR/enwik8/ and pass --data-dir DIR"
+            )
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RMoEError("cannot read \(path); check the file's permissions")
@@ -191,16 +208,20 @@ public enum CorpusCatalog {
         var bytes = [UInt8](data)
         do {
             // enwik8's size is known: nothing may decompress past it.
-            if path.hasSuffix(".gz") { bytes = try Gzip.decompress(bytes, limit: 100_000_000) }
-            else if path.hasSuffix(".zip") { bytes = try Zip.extract(bytes, entry: "enwik8", limit: 100_000_000) }
+            if path.hasSuffix(".gz") {
+                bytes = try Gzip.decompress(bytes, limit: 100_000_000)
+            } else if path.hasSuffix(".zip") {
+                bytes = try Zip.extract(bytes, entry: "enwik8", limit: 100_000_000)
+            }
         } catch let e as RMoEError {
             throw RMoEError("\(path): \(e.message)")
         }
         try verifyEnwik8(bytes, source: path)
         let t = bytes.map { Int32($0) }
-        return Corpus(name: "enwik8", level: .bytes, vocabSize: 256, train: Array(t[0..<90_000_000]),
-                      valid: Array(t[90_000_000..<95_000_000]), test: Array(t[95_000_000..<100_000_000]),
-                      source: path)
+        return Corpus(
+            name: "enwik8", level: .bytes, vocabSize: 256, train: Array(t[0..<90_000_000]),
+            valid: Array(t[90_000_000..<95_000_000]), test: Array(t[95_000_000..<100_000_000]),
+            source: path)
     }
 
     /// Checks enwik8's size and published MD5.
@@ -263,7 +284,8 @@ public enum WordTokenizer {
         let tr = try tokenize(train, grow: true)
         let va = try tokenize(valid, grow: false)
         let te = try tokenize(test, grow: false)
-        return Corpus(name: name, level: .words, vocabSize: words.count, train: tr, valid: va, test: te,
-                      vocabulary: words, source: source)
+        return Corpus(
+            name: name, level: .words, vocabSize: words.count, train: tr, valid: va, test: te,
+            vocabulary: words, source: source)
     }
 }

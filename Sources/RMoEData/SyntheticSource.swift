@@ -149,8 +149,10 @@ public struct SyntheticSource: Sendable {
             .valid: protocolFloor(valid, seqLen: seqLen),
             .test: protocolFloor(test, seqLen: seqLen),
         ]
-        return Corpus(name: "synthetic", level: .synthetic, vocabSize: p.vocab, train: train, valid: valid, test: test,
-                      source: "hidden Markov source: seed \(p.seed), \(p.states) states, vocab \(p.vocab), branching \(p.branching), emission support \(p.emissionSupport)",
-                      floor: floor)
+        return Corpus(
+            name: "synthetic", level: .synthetic, vocabSize: p.vocab, train: train, valid: valid, test: test,
+            source:
+                "hidden Markov source: seed \(p.seed), \(p.states) states, vocab \(p.vocab), branching \(p.branching), emission support \(p.emissionSupport)",
+            floor: floor)
     }
 }

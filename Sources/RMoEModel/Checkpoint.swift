@@ -28,8 +28,10 @@ public enum Checkpoint {
     }
 
     /// Writes parameters and AdamW moments (atomically).
-    public static func saveTrainState<S: KernelScalar>(params: Slab<S>, optimizer: AdamW<S>, to path: String,
-                                                       metadata: [String: String]) throws {
+    public static func saveTrainState<S: KernelScalar>(
+        params: Slab<S>, optimizer: AdamW<S>, to path: String,
+        metadata: [String: String]
+    ) throws {
         var md = metadata
         md["format"] = format
         md["optimizer_updates"] = String(optimizer.updates)
@@ -42,16 +44,22 @@ public enum Checkpoint {
 
     /// Fills `slab` from the file's tensors named `prefix + name`. Every tensor of the layout must be
     /// present with its shape; with `strict`, the file may hold nothing else (besides `ignoring`).
-    public static func load<S: KernelScalar>(_ slab: Slab<S>, from file: SafeTensorsFile, prefix: String = "",
-                                             strict: Bool = true) throws {
+    public static func load<S: KernelScalar>(
+        _ slab: Slab<S>, from file: SafeTensorsFile, prefix: String = "",
+        strict: Bool = true
+    ) throws {
         let what = "checkpoint \(file.source)"
         for (i, spec) in slab.layout.specs.enumerated() {
             let name = prefix + spec.name
             guard let info = file.info(name) else {
-                throw RMoEError("\(what) has no tensor '\(name)'; it was written for another model or router: check the config (layers, router, router_bias, expert) against the checkpoint")
+                throw RMoEError(
+                    "\(what) has no tensor '\(name)'; it was written for another model or router: check the config (layers, router, router_bias, expert) against the checkpoint"
+                )
             }
             guard info.shape == spec.shape else {
-                throw RMoEError("\(what): tensor '\(name)' has shape \(info.shape) but the config needs \(spec.shape); fix the config (d_model, experts, expert_width, router_dim, ...) to match the checkpoint")
+                throw RMoEError(
+                    "\(what): tensor '\(name)' has shape \(info.shape) but the config needs \(spec.shape); fix the config (d_model, experts, expert_width, router_dim, ...) to match the checkpoint"
+                )
             }
             let values = try file.floats(name)
             let dst = slab.pointer(at: i)
@@ -60,7 +68,9 @@ public enum Checkpoint {
         if strict {
             let known = Set(slab.layout.specs.map { prefix + $0.name })
             if let extra = file.names.first(where: { $0.hasPrefix(prefix) && !known.contains($0) && (prefix.isEmpty ? !$0.hasPrefix("exp_avg") : true) }) {
-                throw RMoEError("\(what) holds tensor '\(extra)' that this model does not have; the checkpoint was written for another config (router, router_bias, expert or layers)")
+                throw RMoEError(
+                    "\(what) holds tensor '\(extra)' that this model does not have; the checkpoint was written for another config (router, router_bias, expert or layers)"
+                )
             }
         }
     }
@@ -73,10 +83,14 @@ public enum Checkpoint {
         try load(optimizer.expAvgSq, from: file, prefix: "exp_avg_sq.", strict: true)
         let known = Set(params.layout.specs.flatMap { [$0.name, "exp_avg." + $0.name, "exp_avg_sq." + $0.name] })
         if let extra = file.names.first(where: { !known.contains($0) }) {
-            throw RMoEError("train state \(file.source) holds tensor '\(extra)' that this model does not have; it was written for another config (router, layers, experts, ...)")
+            throw RMoEError(
+                "train state \(file.source) holds tensor '\(extra)' that this model does not have; it was written for another config (router, layers, experts, ...)"
+            )
         }
         guard let u = file.metadata["optimizer_updates"].flatMap(Int.init), u >= 0 else {
-            throw RMoEError("train state \(file.source) has no valid step counter (optimizer_updates = \(file.metadata["optimizer_updates"] ?? "missing")); the run folder is damaged: start the run again")
+            throw RMoEError(
+                "train state \(file.source) has no valid step counter (optimizer_updates = \(file.metadata["optimizer_updates"] ?? "missing")); the run folder is damaged: start the run again"
+            )
         }
         optimizer.updates = u
     }

@@ -22,7 +22,7 @@ public final class LanguageModel<S: KernelScalar> {
     private let blocks: [Block<S>]
     private let finalNorm: RMSNorm<S>
     private let lmHead, lmHeadGrad: UnsafeMutablePointer<S>
-    private let xs: [UnsafeMutablePointer<S>]       // residual stream x_0 ... x_L
+    private let xs: [UnsafeMutablePointer<S>]  // residual stream x_0 ... x_L
     private let xnFinal, rstdFinal, logits, losses, dx, dxn: UnsafeMutablePointer<S>
     /// The router state shared across layers (RMoE), if any.
     public let routerShared: AnyObject?
@@ -71,10 +71,11 @@ public final class LanguageModel<S: KernelScalar> {
         let (params, grads, context, clock) = (self.params, self.grads, self.context, self.routerClock)
         let tokenIds = UnsafePointer(tokens)
         blocks = (0..<L).map { i in
-            Block(index: i, config: config, params: params, grads: grads, pool: pool, context: context, routerClock: clock,
-                  rope: (UnsafePointer(rope), UnsafePointer(rope + cosTable.count)),
-                  attnScratch: attnScratch, ffnScratch: ffnScratch, moeScratch: moeScratch, routerShared: shared,
-                  tokenIds: tokenIds)
+            Block(
+                index: i, config: config, params: params, grads: grads, pool: pool, context: context, routerClock: clock,
+                rope: (UnsafePointer(rope), UnsafePointer(rope + cosTable.count)),
+                attnScratch: attnScratch, ffnScratch: ffnScratch, moeScratch: moeScratch, routerShared: shared,
+                tokenIds: tokenIds)
         }
     }
 
@@ -107,7 +108,7 @@ public final class LanguageModel<S: KernelScalar> {
     /// cross-entropy over counted targets + balance_coef * summed balance loss. When `training`,
     /// the logits buffer is replaced by its gradient so that `backward()` can follow.
     @discardableResult
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Float)
     public func forward(training: Bool) -> Double {
         let T = rows, d = config.dModel, V = config.vocab
         context.training = training
@@ -131,7 +132,7 @@ public final class LanguageModel<S: KernelScalar> {
     }
 
     /// Backward pass of the last `forward(training: true)`; accumulates into `grads`.
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Float)
     public func backward() {
         let T = rows, d = config.dModel, V = config.vocab
         timed(profile, .loss) { Linear.backward(dx: dxn, dw: lmHeadGrad, accumulateDx: false, logits, xnFinal, lmHead, T, d, V) }
@@ -186,9 +187,11 @@ struct Block<S: KernelScalar> {
     /// The mask seed of one sublayer at the current step.
     func dropoutSeed(_ stream: UInt64) -> UInt64 { context.seed ^ stream &+ UInt64(context.step) &* 0x9E37_79B9_7F4A_7C15 }
 
-    init(index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, context: ForwardContext,
-         routerClock: Stopwatch, rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
-         moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?, tokenIds: UnsafePointer<Int32>) {
+    init(
+        index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, context: ForwardContext,
+        routerClock: Stopwatch, rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
+        moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?, tokenIds: UnsafePointer<Int32>
+    ) {
         let p = "layers.\(i)."
         T = c.batch * c.seqLen; d = c.dModel
         attnNorm = RMSNorm(weight: params.pointer(p + "attn_norm.weight"), weightGrad: grads.pointer(p + "attn_norm.weight"), dim: d, eps: S(c.normEps))
@@ -202,16 +205,21 @@ struct Block<S: KernelScalar> {
         } else {
             attnOut = nil; attnMask = nil; ffnOut = nil; ffnMask = nil
         }
-        attention = Attention(params: params, grads: grads, prefix: p + "attn.", B: c.batch, seqLen: c.seqLen, d: d, H: c.heads,
-                              rope: (cos: rope.0, sin: rope.1),
-                              saved: Attention<S>.savedCount(B: c.batch, S: c.seqLen, d: d, H: c.heads).map { pool.make($0) },
-                              scratch: attnScratch)
+        attention = Attention(
+            params: params, grads: grads, prefix: p + "attn.", B: c.batch, seqLen: c.seqLen, d: d, H: c.heads,
+            rope: (cos: rope.0, sin: rope.1),
+            saved: Attention<S>.savedCount(B: c.batch, S: c.seqLen, d: d, H: c.heads).map { pool.make($0) },
+            scratch: attnScratch)
         if c.isDense {
-            ffn = .dense(DenseFFN(params: params, grads: grads, prefix: p + "ffn.", T: T, d: d, F: c.denseWidth,
-                                  saved: DenseFFN<S>.savedCount(T: T, F: c.denseWidth).map { pool.make($0) }, scratch: ffnScratch))
+            ffn = .dense(
+                DenseFFN(
+                    params: params, grads: grads, prefix: p + "ffn.", T: T, d: d, F: c.denseWidth,
+                    saved: DenseFFN<S>.savedCount(T: T, F: c.denseWidth).map { pool.make($0) }, scratch: ffnScratch))
         } else {
-            ffn = .moe(MoELayer(layer: i, config: c, params: params, grads: grads, pool: pool, shared: routerShared,
-                                 context: context, tokenIds: tokenIds, routerClock: routerClock, scratch: moeScratch!))
+            ffn = .moe(
+                MoELayer(
+                    layer: i, config: c, params: params, grads: grads, pool: pool, shared: routerShared,
+                    context: context, tokenIds: tokenIds, routerClock: routerClock, scratch: moeScratch!))
         }
     }
 
@@ -302,7 +310,7 @@ public enum Initializer {
                 }
                 var norm = 0.0
                 for c in 0..<cols { norm += m[r * cols + c] * m[r * cols + c] }
-                for c in 0..<cols { m[r * cols + c] /= max(norm.squareRoot(), 1e-12) }   // unit rows
+                for c in 0..<cols { m[r * cols + c] /= max(norm.squareRoot(), 1e-12) }  // unit rows
             }
             let scale = rowNorm > 0 ? rowNorm : gain
             for j in 0..<m.count { m[j] *= scale }

@@ -92,8 +92,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try need(normEps > 0, "norm_eps = \(normEps) must be positive")
         try need(ropeTheta > 1, "rope_theta = \(ropeTheta) must be greater than 1")
         try need(initStd >= 0, "init_std = \(initStd) must be non-negative")
-        try need(router == "dense" || Routers.family(of: router) != nil,
-                 "router = '\(router)' is unknown; use one of: dense, \(Routers.names.joined(separator: ", ")) (`rmoe routers` describes them)")
+        try need(
+            router == "dense" || Routers.family(of: router) != nil,
+            "router = '\(router)' is unknown; use one of: dense, \(Routers.names.joined(separator: ", ")) (`rmoe routers` describes them)")
         if !isDense {
             try need(experts >= 1 && experts <= Runtime.maxExperts, "experts = \(experts) must be between 1 and \(Runtime.maxExperts)")
             let maxK = min(experts, Runtime.maxTopK)
@@ -151,8 +152,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var estimatedActivationElements: Double {
         let T = Double(batch) * Double(seqLen), d = Double(dModel), V = Double(vocab), L = Double(layers)
         let S = Double(seqLen), H = Double(heads), B = Double(batch)
-        let attention = T * 4 * d + B * H * S * S          // saved, per layer
-        let attentionScratch = T * 4 * d + B * H * S * S   // shared
+        let attention = T * 4 * d + B * H * S * S  // saved, per layer
+        let attentionScratch = T * 4 * d + B * H * S * S  // shared
         let block = T * 3 * d + 2 * T + (dropout > 0 ? 4 * T * d : 0)
         var ffn = 0.0, ffnScratch = 0.0
         if isDense {

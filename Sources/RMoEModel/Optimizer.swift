@@ -56,16 +56,17 @@ public final class AdamW<S: KernelScalar> {
         updates += 1
         let bc1 = 1 - pow(beta1, Double(updates)), bc2 = 1 - pow(beta2, Double(updates))
         for (i, spec) in layout.specs.enumerated() where spec.trainable {
-            S.adamw(params.pointer(at: i), expAvg.pointer(at: i), expAvgSq.pointer(at: i), grads.pointer(at: i), spec.count,
-                    lr: S(lr * lrScale[i]), beta1: S(beta1), beta2: S(beta2), eps: S(eps),
-                    weightDecay: S(spec.decay ? weightDecay : 0),
-                    biasCorrection1: S(bc1), biasCorrection2: S(bc2))
+            S.adamw(
+                params.pointer(at: i), expAvg.pointer(at: i), expAvgSq.pointer(at: i), grads.pointer(at: i), spec.count,
+                lr: S(lr * lrScale[i]), beta1: S(beta1), beta2: S(beta2), eps: S(eps),
+                weightDecay: S(spec.decay ? weightDecay : 0),
+                biasCorrection1: S(bc1), biasCorrection2: S(bc2))
         }
     }
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

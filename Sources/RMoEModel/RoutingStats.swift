@@ -83,9 +83,10 @@ public final class RoutingStats: @unchecked Sendable {
             let total = Double(c.reduce(0, +))
             let mean = total / n
             let variance = c.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
-            return Layer(tokensPerExpert: c, cv: mean > 0 ? variance.squareRoot() / mean : 0,
-                         maxShare: total > 0 ? Double(c.max() ?? 0) / total : 0, deadExperts: c.filter { $0 == 0 }.count,
-                         entropy: meanEntropy[l], balance: meanBalance[l] * Double(topK), topKMass: meanTopKMass[l])
+            return Layer(
+                tokensPerExpert: c, cv: mean > 0 ? variance.squareRoot() / mean : 0,
+                maxShare: total > 0 ? Double(c.max() ?? 0) / total : 0, deadExperts: c.filter { $0 == 0 }.count,
+                entropy: meanEntropy[l], balance: meanBalance[l] * Double(topK), topKMass: meanTopKMass[l])
         }
     }
 }

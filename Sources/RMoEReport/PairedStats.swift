@@ -38,8 +38,10 @@ public struct PairedDifference: Sendable, Equatable {
 
     /// The 0.975 quantile of Student's t with `df` degrees of freedom.
     public static func t975(df: Int) -> Double {
-        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-                               2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+        let table: [Double] = [
+            12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+            2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        ]
         if df >= 1 && df <= table.count { return table[df - 1] }
         // Beyond 30: the Cornish-Fisher expansion around the normal quantile (error < 1e-3).
         let z = 1.959964, v = Double(max(df, 1))
@@ -57,7 +59,8 @@ enum PairedStats {
         let points = ok.map(\.pointKey).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         guard !labels.isEmpty, ok.contains(where: { $0.label == baseline }) else { return "" }
         var t = "\n## Paired differences to \(baseline)\n\n"
-        t += "Per seed, router minus \(baseline) at the same grid point and seed (same initial data order); mean and 95% Student-t interval over the seeds both completed. "
+        t +=
+            "Per seed, router minus \(baseline) at the same grid point and seed (same initial data order); mean and 95% Student-t interval over the seeds both completed. "
         t += "Negative is better than \(baseline). Verdict: beats (interval below 0), ties (contains 0), trails (above 0).\n\n"
         t += "| router | grid point | pairs | valid \(metric) difference [95% CI] | verdict | test \(metric) difference [95% CI] | verdict |\n"
         t += "|---|---|---|---|---|---|---|\n"
@@ -102,7 +105,8 @@ extension PairedStats {
     /// runs of a seed logged `key` in `split`, over seeds. `window` > 1 averages each run's values
     /// over consecutive windows of that many steps first (train lines are noisy).
     static func curves(entries: [SweepReport.Entry], baseline: String, split: String, key: String, window: Int = 1)
-        -> [(label: String, point: String, steps: [Int], diffs: [PairedDifference])] {
+        -> [(label: String, point: String, steps: [Int], diffs: [PairedDifference])]
+    {
         let ok = entries.filter { !$0.diverged }
         let labels = ok.map(\.label).reduce(into: [String]()) { if !$0.contains($1) && $1 != baseline { $0.append($1) } }
         let points = ok.map(\.pointKey).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
@@ -136,7 +140,8 @@ extension PairedStats {
         let tps = tokensPerStep(first)
         let trainTokens = (first.num("tokens_seen") / first.num("train_passes")).isFinite ? first.num("tokens_seen") / first.num("train_passes") : .nan
         var t = "\n## Paired validation gap to \(baseline) during training\n\n"
-        t += "Router minus \(baseline), \(metric) on the periodic validation (the whole split when `eval_batches` is 0), paired by seed; mean and 95% interval. "
+        t +=
+            "Router minus \(baseline), \(metric) on the periodic validation (the whole split when `eval_batches` is 0), paired by seed; mean and 95% interval. "
         t += "Passes: tokens seen over the train split's size (above 1, later points are multi-epoch).\n\n"
         t += "| router | grid point | step | tokens (M) | passes | pairs | difference [95% CI] | verdict |\n|---|---|---|---|---|---|---|---|\n"
         for c in cs {
@@ -157,21 +162,30 @@ extension PairedStats {
         var out: [(String, String)] = []
         func series(_ cs: [(label: String, point: String, steps: [Int], diffs: [PairedDifference])]) -> [SVGPlot.Series] {
             cs.map { c in
-                SVGPlot.Series(name: c.point.isEmpty ? c.label : "\(c.label) \(c.point)", x: c.steps.map { Double($0) * tps / 1e6 },
-                               y: c.diffs.map(\.mean), yLow: c.diffs.map(\.lower), yHigh: c.diffs.map(\.upper))
+                SVGPlot.Series(
+                    name: c.point.isEmpty ? c.label : "\(c.label) \(c.point)", x: c.steps.map { Double($0) * tps / 1e6 },
+                    y: c.diffs.map(\.mean), yLow: c.diffs.map(\.lower), yHigh: c.diffs.map(\.upper))
             }
         }
         let valid = curves(entries: entries, baseline: baseline, split: "valid", key: metric)
         if valid.contains(where: { $0.steps.count > 1 }) {
-            out.append(("paired_valid_gap.svg", SVGPlot.lineChart(
-                title: "Validation \(metric): router − \(baseline), paired by seed (band: 95% CI)", xLabel: "tokens seen (millions)",
-                yLabel: "Δ valid \(metric) (< 0: better than \(baseline))", series: series(valid))))
+            out.append(
+                (
+                    "paired_valid_gap.svg",
+                    SVGPlot.lineChart(
+                        title: "Validation \(metric): router − \(baseline), paired by seed (band: 95% CI)", xLabel: "tokens seen (millions)",
+                        yLabel: "Δ valid \(metric) (< 0: better than \(baseline))", series: series(valid))
+                ))
         }
         let train = curves(entries: entries, baseline: baseline, split: "train", key: "ce", window: 100)
         if train.contains(where: { $0.steps.count > 1 }) {
-            out.append(("paired_train_gap.svg", SVGPlot.lineChart(
-                title: "Training cross-entropy: router − \(baseline), paired by seed, 100-step means (band: 95% CI)",
-                xLabel: "tokens seen (millions)", yLabel: "Δ train loss (nats)", series: series(train))))
+            out.append(
+                (
+                    "paired_train_gap.svg",
+                    SVGPlot.lineChart(
+                        title: "Training cross-entropy: router − \(baseline), paired by seed, 100-step means (band: 95% CI)",
+                        xLabel: "tokens seen (millions)", yLabel: "Δ train loss (nats)", series: series(train))
+                ))
         }
         // Final metric against each numeric grid axis, per router (mean over seeds, band = 95% CI of the mean).
         let ok = entries.filter { !$0.diverged }
@@ -181,7 +195,8 @@ extension PairedStats {
             let labels = ok.map(\.label).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
             let s: [SVGPlot.Series] = labels.map { l in
                 let ys = values.map { v in
-                    ok.filter { e in e.label == l && e.point.first { $0.0 == axis }.flatMap { Double($0.1) } == v }.map { $0.num("valid_\(metric)") }.filter(\.isFinite)
+                    ok.filter { e in e.label == l && e.point.first { $0.0 == axis }.flatMap { Double($0.1) } == v }.map { $0.num("valid_\(metric)") }.filter(
+                        \.isFinite)
                 }
                 let stats = ys.map { v -> (Double, Double) in
                     let m = v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count)
@@ -191,9 +206,13 @@ extension PairedStats {
                 }
                 return SVGPlot.Series(name: l, x: values, y: stats.map(\.0), yLow: stats.map { $0.0 - $0.1 }, yHigh: stats.map { $0.0 + $0.1 })
             }
-            out.append(("valid_\(metric)_vs_\(axis).svg", SVGPlot.lineChart(
-                title: "Final validation \(metric) against \(axis) (mean over seeds, band: 95% CI of the mean)", xLabel: axis,
-                yLabel: "valid \(metric)", series: s)))
+            out.append(
+                (
+                    "valid_\(metric)_vs_\(axis).svg",
+                    SVGPlot.lineChart(
+                        title: "Final validation \(metric) against \(axis) (mean over seeds, band: 95% CI of the mean)", xLabel: axis,
+                        yLabel: "valid \(metric)", series: s)
+                ))
             let gaps = labels.filter { $0 != baseline }.map { l -> SVGPlot.Series in
                 let ds = values.map { v -> PairedDifference in
                     let at = ok.filter { e in e.point.first { $0.0 == axis }.flatMap { Double($0.1) } == v }
@@ -203,9 +222,13 @@ extension PairedStats {
                 return SVGPlot.Series(name: "\(l) − \(baseline)", x: values, y: ds.map(\.mean), yLow: ds.map(\.lower), yHigh: ds.map(\.upper))
             }
             if !gaps.isEmpty {
-                out.append(("paired_gap_vs_\(axis).svg", SVGPlot.lineChart(
-                    title: "Final validation \(metric): router − \(baseline) against \(axis), paired by seed (band: 95% CI)", xLabel: axis,
-                    yLabel: "Δ valid \(metric)", series: gaps)))
+                out.append(
+                    (
+                        "paired_gap_vs_\(axis).svg",
+                        SVGPlot.lineChart(
+                            title: "Final validation \(metric): router − \(baseline) against \(axis), paired by seed (band: 95% CI)", xLabel: axis,
+                            yLabel: "Δ valid \(metric)", series: gaps)
+                    ))
             }
         }
         return out

@@ -47,8 +47,9 @@ public enum SVGPlot {
         let (xlo, xhi) = logX ? SVGDraw.pad(log10(x0), log10(x1), 0.03) : SVGDraw.pad(x0, x1, 0.03)
         let xt = logX ? SVGDraw.logTicks(xlo, xhi) : SVGDraw.linTicks(xlo, xhi)
         let legend = SVGDraw.Legend(series.map(\.name), height: 280)
-        var (d, f) = SVGDraw.layout(title: title, left: SVGDraw.leftMargin(yt, yLabel), plotW: 460, plotH: 280,
-                              right: legend.width + 10, bottom: xLabel.isEmpty ? 26 : 44)
+        var (d, f) = SVGDraw.layout(
+            title: title, left: SVGDraw.leftMargin(yt, yLabel), plotW: 460, plotH: 280,
+            right: legend.width + 10, bottom: xLabel.isEmpty ? 26 : 44)
         let sx = SVGDraw.Scale(lo: xlo, hi: xhi, a: f.left, b: f.right, log: logX)
         let sy = SVGDraw.Scale(lo: ylo, hi: yhi, a: f.bottom, b: f.top, log: false)
         SVGDraw.xAxis(&d, f, sx, xt, label: xLabel, grid: true)
@@ -82,9 +83,11 @@ public enum SVGPlot {
     /// with some padding unless `zeroBased` is true, in which case it includes 0 and bars start there.
     /// `highlight` colours one bar differently (e.g. the best). `references` (one per bar, `nil` or
     /// NaN for none) are drawn as small diamonds, e.g. a paper's value, named `referenceLabel` in a legend.
-    public static func barChart(title: String, yLabel: String, labels: [String], values: [Double], errors: [Double],
-                                highlight: Int? = nil, zeroBased: Bool = false,
-                                references: [Double?] = [], referenceLabel: String = "reference") -> String {
+    public static func barChart(
+        title: String, yLabel: String, labels: [String], values: [Double], errors: [Double],
+        highlight: Int? = nil, zeroBased: Bool = false,
+        references: [Double?] = [], referenceLabel: String = "reference"
+    ) -> String {
         let n = max(labels.count, values.count), values = (0..<n).map { $0 < values.count ? values[$0] : .nan }
         func err(_ i: Int) -> Double { i < errors.count && errors[i].isFinite ? abs(errors[i]) : 0 }
         func ref(_ i: Int) -> Double? { i < references.count ? references[i].flatMap { $0.isFinite ? $0 : nil } : nil }
@@ -108,8 +111,9 @@ public enum SVGPlot {
         let cats = SVGDraw.Cats(lab, slot: slot)
         let hasRef = (0..<n).contains { ref($0) != nil }
         let legend = SVGDraw.Legend(hasRef ? [referenceLabel] : [], height: 260)
-        var (d, f) = SVGDraw.layout(title: title, left: max(SVGDraw.leftMargin(yt, yLabel), cats.overhang), plotW: plotW, plotH: 260,
-                              right: legend.width + 10, bottom: cats.height + 8)
+        var (d, f) = SVGDraw.layout(
+            title: title, left: max(SVGDraw.leftMargin(yt, yLabel), cats.overhang), plotW: plotW, plotH: 260,
+            right: legend.width + 10, bottom: cats.height + 8)
         let sy = SVGDraw.Scale(lo: lo, hi: hi, a: f.bottom, b: f.top, log: false)
         SVGDraw.yAxis(&d, f, sy, yt, label: yLabel)
         let base = zeroBased ? sy(0) : f.bottom
@@ -143,9 +147,11 @@ public enum SVGPlot {
     /// with a colour bar, row/column tick labels (thinned when crowded) and, when `annotate` is
     /// true and the cells are large enough, each value written in its cell with `decimals` decimals.
     /// Non-finite cells (and cells missing from short rows) are drawn grey.
-    public static func heatmap(title: String, matrix: [[Double]], rowLabels: [String], colLabels: [String],
-                               vmin: Double, vmax: Double, annotate: Bool, xLabel: String = "", yLabel: String = "",
-                               decimals: Int = 2) -> String {
+    public static func heatmap(
+        title: String, matrix: [[Double]], rowLabels: [String], colLabels: [String],
+        vmin: Double, vmax: Double, annotate: Bool, xLabel: String = "", yLabel: String = "",
+        decimals: Int = 2
+    ) -> String {
         let rows = matrix.count, cols = matrix.map(\.count).max() ?? 0
         guard rows > 0, cols > 0 else { return SVGDraw.noData(title) }
         let vmin = vmin.isFinite ? vmin : 0
@@ -156,7 +162,7 @@ public enum SVGPlot {
         let cl = (0..<cols).map { SVGDraw.clip($0 < colLabels.count ? colLabels[$0] : "") }
         var cw = max(4, min(48, (520 / Double(cols)).rounded(.down)))
         var ch = max(4, min(48, (400 / Double(rows)).rounded(.down)))
-        cw = min(cw, max(ch, 4)); ch = min(ch, cw)   // square cells by default
+        cw = min(cw, max(ch, 4)); ch = min(ch, cw)  // square cells by default
         let annW = (0..<rows).flatMap { r in (0..<cols).map { SVGDraw.textWidth(String(format: fmt, val(r, $0)), 11) } }.max() ?? 0
         if annotate && cw < annW + 6 && Double(cols) * (annW + 6) <= 1000 && Double(rows) * 18 <= 1000 {
             cw = (annW + 6).rounded(.up); ch = max(ch, 18)
@@ -181,8 +187,9 @@ public enum SVGPlot {
                 let (hex, light) = SVGDraw.viridis((v - vmin) / (vmax - vmin))
                 d.rect(x, y, cw, ch, fill: hex)
                 if showAnn {
-                    d.text(x + cw / 2, y + ch / 2 + 4, String(format: fmt, v), size: 11, anchor: "middle",
-                           fill: light ? "#111111" : "#ffffff")
+                    d.text(
+                        x + cw / 2, y + ch / 2 + 4, String(format: fmt, v), size: 11, anchor: "middle",
+                        fill: light ? "#111111" : "#ffffff")
                 }
             }
         }
@@ -192,14 +199,17 @@ public enum SVGPlot {
         }
         let centers = (0..<cols).map { f.left + (Double($0) + 0.5) * cw }
         for c in stride(from: 0, to: cols, by: colStep) {
-            if rotate { d.text(centers[c] + 3, f.bottom + 12, cl[c], size: 11, anchor: "end", fill: "#444444", rotate: -45) }
-            else { d.text(centers[c], f.bottom + 15, cl[c], size: 11, anchor: "middle", fill: "#444444") }
+            if rotate {
+                d.text(centers[c] + 3, f.bottom + 12, cl[c], size: 11, anchor: "end", fill: "#444444", rotate: -45)
+            } else {
+                d.text(centers[c], f.bottom + 15, cl[c], size: 11, anchor: "middle", fill: "#444444")
+            }
         }
         if !xLabel.isEmpty { d.text(f.left + gw / 2, f.bottom + colH + 12, xLabel, size: 12, anchor: "middle") }
         if !yLabel.isEmpty { d.text(16, f.top + gh / 2, yLabel, size: 12, anchor: "middle", rotate: -90) }
         // Colour bar: 64 slices from vmin (bottom) to vmax (top); no gradient ids, so panels nest safely.
         let bx = f.right + 18, slices = 64
-        for k in (0..<slices).reversed() {   // each slice reaches the bottom, so no seams show between slices
+        for k in (0..<slices).reversed() {  // each slice reaches the bottom, so no seams show between slices
             let y0 = f.top + barH * Double(slices - 1 - k) / Double(slices)
             d.rect(bx, y0, 14, f.top + barH - y0, fill: SVGDraw.viridis((Double(k) + 0.5) / Double(slices)).hex)
         }
@@ -215,8 +225,10 @@ public enum SVGPlot {
     /// Box plots for several groups: box from the first to the third quartile, a line at the median,
     /// whiskers to the furthest points within 1.5 IQR, and points beyond them as dots. `reference`
     /// draws a horizontal dashed line at `value`, labelled to the right of the plot area.
-    public static func boxPlot(title: String, yLabel: String, groups: [String], values: [[Double]],
-                               reference: (value: Double, label: String)? = nil) -> String {
+    public static func boxPlot(
+        title: String, yLabel: String, groups: [String], values: [[Double]],
+        reference: (value: Double, label: String)? = nil
+    ) -> String {
         let data = values.map { $0.filter(\.isFinite).sorted() }
         var ys = data.flatMap { $0 }
         guard !ys.isEmpty else { return SVGDraw.noData(title) }
@@ -229,8 +241,9 @@ public enum SVGPlot {
         let lab = (0..<n).map { $0 < groups.count ? groups[$0] : "" }
         let cats = SVGDraw.Cats(lab, slot: slot)
         let refW = ref.map { SVGDraw.textWidth(SVGDraw.clip($0.label), 11) + 16 } ?? 0
-        var (d, f) = SVGDraw.layout(title: title, left: max(SVGDraw.leftMargin(yt, yLabel), cats.overhang), plotW: plotW, plotH: 260,
-                              right: refW + 10, bottom: cats.height + 8)
+        var (d, f) = SVGDraw.layout(
+            title: title, left: max(SVGDraw.leftMargin(yt, yLabel), cats.overhang), plotW: plotW, plotH: 260,
+            right: refW + 10, bottom: cats.height + 8)
         let sy = SVGDraw.Scale(lo: lo, hi: hi, a: f.bottom, b: f.top, log: false)
         SVGDraw.yAxis(&d, f, sy, yt, label: yLabel)
         let centers = (0..<n).map { f.left + (Double($0) + 0.5) * slot }
@@ -262,8 +275,10 @@ public enum SVGPlot {
     /// Histograms of several series over shared bins (`bins` equal bins over `range`, or over the
     /// data's range), overlaid as semi-transparent bars with a step outline each. Values outside
     /// `range` are not counted; the last bin includes its right edge.
-    public static func histogram(title: String, xLabel: String, series: [(name: String, values: [Double])], bins: Int,
-                                 range: ClosedRange<Double>? = nil) -> String {
+    public static func histogram(
+        title: String, xLabel: String, series: [(name: String, values: [Double])], bins: Int,
+        range: ClosedRange<Double>? = nil
+    ) -> String {
         let all = series.flatMap { $0.values.filter(\.isFinite) }
         let nb = max(1, min(bins, 10_000))
         var lo = range?.lowerBound ?? all.min() ?? .nan, hi = range?.upperBound ?? all.max() ?? .nan
@@ -282,8 +297,9 @@ public enum SVGPlot {
         let (ylo, yhi) = (0.0, top > 0 ? top * 1.08 : 1)
         let yt = SVGDraw.linTicks(ylo, yhi, minStep: 1), xt = SVGDraw.linTicks(lo, hi)
         let legend = SVGDraw.Legend(series.map(\.name), height: 260)
-        var (d, f) = SVGDraw.layout(title: title, left: SVGDraw.leftMargin(yt, "count"), plotW: 460, plotH: 260,
-                              right: legend.width + 10, bottom: xLabel.isEmpty ? 26 : 44)
+        var (d, f) = SVGDraw.layout(
+            title: title, left: SVGDraw.leftMargin(yt, "count"), plotW: 460, plotH: 260,
+            right: legend.width + 10, bottom: xLabel.isEmpty ? 26 : 44)
         let sx = SVGDraw.Scale(lo: lo, hi: hi, a: f.left, b: f.right, log: false)
         let sy = SVGDraw.Scale(lo: ylo, hi: yhi, a: f.bottom, b: f.top, log: false)
         SVGDraw.xAxis(&d, f, sx, xt, label: xLabel, grid: false)
@@ -309,8 +325,10 @@ public enum SVGPlot {
 
     /// Grouped bars: for each group (an x position), one bar per series, side by side (e.g. the
     /// load of each expert in each layer). The y axis includes 0; non-finite values are skipped.
-    public static func groupedBars(title: String, xLabel: String, yLabel: String, groups: [String],
-                                   series: [(name: String, values: [Double])]) -> String {
+    public static func groupedBars(
+        title: String, xLabel: String, yLabel: String, groups: [String],
+        series: [(name: String, values: [Double])]
+    ) -> String {
         let ng = max(groups.count, series.map(\.values.count).max() ?? 0), ns = series.count
         let vals = series.flatMap { $0.values.filter(\.isFinite) }
         guard ng > 0, ns > 0, !vals.isEmpty else { return SVGDraw.noData(title) }
@@ -322,8 +340,9 @@ public enum SVGPlot {
         let lab = (0..<ng).map { $0 < groups.count ? groups[$0] : "" }
         let cats = SVGDraw.Cats(lab, slot: slot)
         let legend = SVGDraw.Legend(series.map(\.name), height: 260)
-        var (d, f) = SVGDraw.layout(title: title, left: max(SVGDraw.leftMargin(yt, yLabel), cats.overhang), plotW: plotW, plotH: 260,
-                              right: legend.width + 10, bottom: cats.height + 8 + (xLabel.isEmpty ? 0 : 20))
+        var (d, f) = SVGDraw.layout(
+            title: title, left: max(SVGDraw.leftMargin(yt, yLabel), cats.overhang), plotW: plotW, plotH: 260,
+            right: legend.width + 10, bottom: cats.height + 8 + (xLabel.isEmpty ? 0 : 20))
         let sy = SVGDraw.Scale(lo: lo, hi: hi, a: f.bottom, b: f.top, log: false)
         SVGDraw.yAxis(&d, f, sy, yt, label: yLabel)
         let base = sy(0), bw = slot * 0.82 / Double(ns)
@@ -366,11 +385,15 @@ public enum SVGPlot {
 
 /// The drawing helpers behind `SVGPlot` (a namespace, so that nothing here clashes with the module).
 private enum SVGDraw {
-    static let tab10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    static let tab10 = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    ]
     /// matplotlib's viridis at t = 0, 0.1, ..., 1.
-    static let viridisAnchors: [UInt32] = [0x440154, 0x482475, 0x414487, 0x355f8d, 0x2a788e, 0x21918c,
-                                           0x22a884, 0x44bf70, 0x7ad151, 0xbddf26, 0xfde725]
+    static let viridisAnchors: [UInt32] = [
+        0x440154, 0x482475, 0x414487, 0x355f8d, 0x2a788e, 0x21918c,
+        0x22a884, 0x44bf70, 0x7ad151, 0xbddf26, 0xfde725,
+    ]
 
     struct Frame {
         var left, top, width, height: Double
@@ -397,8 +420,10 @@ private enum SVGDraw {
             if !title.isEmpty { text(self.width / 2, 22, title, size: 13, anchor: "middle", bold: true) }
         }
         mutating func add(_ s: String) { parts.append(s) }
-        mutating func text(_ x: Double, _ y: Double, _ s: String, size: Int = 11, anchor: String = "start",
-                           bold: Bool = false, fill: String = "#222222", rotate: Double? = nil) {
+        mutating func text(
+            _ x: Double, _ y: Double, _ s: String, size: Int = 11, anchor: String = "start",
+            bold: Bool = false, fill: String = "#222222", rotate: Double? = nil
+        ) {
             var a = "<text x=\"\(n(x))\" y=\"\(n(y))\" font-size=\"\(size)\" fill=\"\(fill)\""
             if anchor != "start" { a += " text-anchor=\"\(anchor)\"" }
             if bold { a += " font-weight=\"bold\"" }
@@ -410,8 +435,10 @@ private enum SVGDraw {
             add("<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\"\(a)/>")
         }
         /// A rectangle; `opacity` is the fill's, and `stroke` (if any) outlines it.
-        mutating func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, opacity: Double = 1,
-                           stroke: String? = nil, strokeWidth: Double = 1) {
+        mutating func rect(
+            _ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, opacity: Double = 1,
+            stroke: String? = nil, strokeWidth: Double = 1
+        ) {
             var a = opacity < 1 ? " fill-opacity=\"\(n(opacity))\"" : ""
             if let s = stroke { a += " stroke=\"\(s)\" stroke-width=\"\(n(strokeWidth))\"" }
             add("<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(w))\" height=\"\(n(h))\" fill=\"\(fill)\"\(a)/>")
@@ -595,8 +622,11 @@ private enum SVGDraw {
     static func drawCats(_ d: inout Doc, _ f: Frame, centers: [Double], labels: [String], _ c: Cats) {
         for i in stride(from: 0, to: labels.count, by: c.step) {
             d.line(centers[i], f.bottom, centers[i], f.bottom + 4, stroke: "#444444", width: 1)
-            if c.rotate { d.text(centers[i] + 4, f.bottom + 13, clip(labels[i]), size: 11, anchor: "end", fill: "#444444", rotate: -40) }
-            else { d.text(centers[i], f.bottom + 16, clip(labels[i]), size: 11, anchor: "middle", fill: "#444444") }
+            if c.rotate {
+                d.text(centers[i] + 4, f.bottom + 13, clip(labels[i]), size: 11, anchor: "end", fill: "#444444", rotate: -40)
+            } else {
+                d.text(centers[i], f.bottom + 16, clip(labels[i]), size: 11, anchor: "middle", fill: "#444444")
+            }
         }
     }
 

@@ -23,21 +23,32 @@ enum SweepPlots {
                 }
                 let steps = byStep.keys.sorted()
                 let ys = steps.map { byStep[$0]! }
-                return SVGPlot.Series(name: g, x: steps.map(Double.init), y: ys.map { $0.reduce(0, +) / Double($0.count) },
-                                      yLow: ys.map { $0.min()! }, yHigh: ys.map { $0.max()! })
+                return SVGPlot.Series(
+                    name: g, x: steps.map(Double.init), y: ys.map { $0.reduce(0, +) / Double($0.count) },
+                    yLow: ys.map { $0.min()! }, yHigh: ys.map { $0.max()! })
             }
             return SVGPlot.lineChart(title: title, xLabel: "step", yLabel: yLabel, series: series)
         }
-        out.append(("valid_curves.svg", curves(split: "valid", key: metric, title: "Validation \(metric) during training (mean over seeds, band = min..max)",
-                                             yLabel: "valid \(metric)")))
+        out.append(
+            (
+                "valid_curves.svg",
+                curves(
+                    split: "valid", key: metric, title: "Validation \(metric) during training (mean over seeds, band = min..max)",
+                    yLabel: "valid \(metric)")
+            ))
         out.append(("train_curves.svg", curves(split: "train", key: "ce", title: "Training cross-entropy (mean over seeds)", yLabel: "train loss (nats)")))
 
         // Final metric with error bars.
         let stats = groups.map { g in SweepReport.meanStd(entries.filter { $0.group == g }.map { $0.num("test_\(metric)") }) }
         let best = stats.indices.filter { stats[$0].mean.isFinite }.min { stats[$0].mean < stats[$1].mean }
-        out.append(("final_\(metric).svg", SVGPlot.barChart(title: "Test \(metric) (mean ± std over seeds)", yLabel: "test \(metric)",
-                                                             labels: groups, values: stats.map(\.mean),
-                                                             errors: stats.map { $0.std.isFinite ? $0.std : 0 }, highlight: best)))
+        out.append(
+            (
+                "final_\(metric).svg",
+                SVGPlot.barChart(
+                    title: "Test \(metric) (mean ± std over seeds)", yLabel: "test \(metric)",
+                    labels: groups, values: stats.map(\.mean),
+                    errors: stats.map { $0.std.isFinite ? $0.std : 0 }, highlight: best)
+            ))
 
         // Per-layer expert load (relative to uniform), mean over seeds, one heatmap per router, shared scale.
         var panels: [(String, [[Double]])] = []
@@ -45,14 +56,17 @@ enum SweepPlots {
             let loads = entries.filter { $0.group == g }.compactMap { $0.final["layer_load"] as? [[NSNumber]] }
             guard let l0 = loads.first, !l0.isEmpty else { continue }
             var m = l0.map { $0.map { _ in 0.0 } }
-            for l in loads { for i in 0..<min(m.count, l.count) { for j in 0..<min(m[i].count, l[i].count) { m[i][j] += l[i][j].doubleValue / Double(loads.count) } } }
+            for l in loads {
+                for i in 0..<min(m.count, l.count) { for j in 0..<min(m[i].count, l[i].count) { m[i][j] += l[i][j].doubleValue / Double(loads.count) } }
+            }
             panels.append((g, m))
         }
         if !panels.isEmpty {
             let vmax = max(2, panels.flatMap { $0.1.flatMap { $0 } }.max() ?? 2)
             let svgs = panels.map { g, m in
-                SVGPlot.heatmap(title: g, matrix: m, rowLabels: (0..<m.count).map { "L\($0)" }, colLabels: (0..<(m.first?.count ?? 0)).map { "\($0)" },
-                                vmin: 0, vmax: vmax, annotate: false, xLabel: "expert", yLabel: "layer")
+                SVGPlot.heatmap(
+                    title: g, matrix: m, rowLabels: (0..<m.count).map { "L\($0)" }, colLabels: (0..<(m.first?.count ?? 0)).map { "\($0)" },
+                    vmin: 0, vmax: vmax, annotate: false, xLabel: "expert", yLabel: "layer")
             }
             out.append(("expert_load.svg", SVGPlot.row(svgs)))
         }
@@ -60,16 +74,23 @@ enum SweepPlots {
         // Cross-layer MI of each router (its first seed), one shared colour scale (the paper's Figure 3).
         let mis: [(String, [[Double]])] = groups.compactMap { g in
             guard let a = entries.first(where: { $0.group == g && $0.analysis != nil })?.analysis,
-                  let m = a["mi"] as? [[NSNumber]] else { return nil }
+                let m = a["mi"] as? [[NSNumber]]
+            else { return nil }
             return (g, m.map { $0.map(\.doubleValue) })
         }
         if !mis.isEmpty {
             let vmax = max(mis.flatMap { _, m in m.enumerated().flatMap { i, r in r.enumerated().filter { $0.offset != i }.map(\.element) } }.max() ?? 1, 1e-6)
-            out.append(("mi_heatmaps.svg", SVGPlot.row(mis.map { g, m in
-                SVGPlot.heatmap(title: "\(g): cross-layer MI", matrix: m, rowLabels: (0..<m.count).map { "L\($0)" },
+            out.append(
+                (
+                    "mi_heatmaps.svg",
+                    SVGPlot.row(
+                        mis.map { g, m in
+                            SVGPlot.heatmap(
+                                title: "\(g): cross-layer MI", matrix: m, rowLabels: (0..<m.count).map { "L\($0)" },
                                 colLabels: (0..<m.count).map { "L\($0)" }, vmin: 0, vmax: vmax, annotate: m.count <= 12,
                                 xLabel: "layer", yLabel: "layer")
-            })))
+                        })
+                ))
         }
         out += overTraining(entries, groups: groups)
         return out
@@ -88,8 +109,9 @@ enum SweepPlots {
             guard byStep.count > 1 else { return nil }
             let steps = byStep.keys.sorted()
             let ys = steps.map { byStep[$0]! }
-            return SVGPlot.Series(name: g, x: steps.map { Double($0) * tps }, y: ys.map { $0.reduce(0, +) / Double($0.count) },
-                                  yLow: ys.map { $0.min()! }, yHigh: ys.map { $0.max()! })
+            return SVGPlot.Series(
+                name: g, x: steps.map { Double($0) * tps }, y: ys.map { $0.reduce(0, +) / Double($0.count) },
+                yLow: ys.map { $0.min()! }, yHigh: ys.map { $0.max()! })
         }
         func topk(_ e: SweepReport.Entry, layer: Int?) -> [Int: Double] {
             var r: [Int: Double] = [:]
@@ -104,8 +126,13 @@ enum SweepPlots {
         for (file, layer, what) in [("routing_topk_mass.svg", nil as Int?, "mean over layers"), ("routing_topk_mass_layer0.svg", 0, "layer 0")] {
             let series = groups.compactMap { g in meanSeries(g) { topk($0, layer: layer) } }
             if !series.isEmpty {
-                out.append((file, SVGPlot.lineChart(title: "Top-k probability mass on the validation split, \(what) (mean over seeds, band = min..max; k/E = uniform)",
-                                                    xLabel: "tokens seen (millions)", yLabel: "top-k mass", series: series)))
+                out.append(
+                    (
+                        file,
+                        SVGPlot.lineChart(
+                            title: "Top-k probability mass on the validation split, \(what) (mean over seeds, band = min..max; k/E = uniform)",
+                            xLabel: "tokens seen (millions)", yLabel: "top-k mass", series: series)
+                    ))
             }
         }
         let mi = groups.compactMap { g in
@@ -116,8 +143,13 @@ enum SweepPlots {
             }
         }
         if !mi.isEmpty {
-            out.append(("mi_over_training.svg", SVGPlot.lineChart(title: "Cross-layer MI of the kept weights (mean off-diagonal, mean over seeds)",
-                                                                  xLabel: "tokens seen (millions)", yLabel: "MI (nats)", series: mi)))
+            out.append(
+                (
+                    "mi_over_training.svg",
+                    SVGPlot.lineChart(
+                        title: "Cross-layer MI of the kept weights (mean off-diagonal, mean over seeds)",
+                        xLabel: "tokens seen (millions)", yLabel: "MI (nats)", series: mi)
+                ))
         }
         return out
     }

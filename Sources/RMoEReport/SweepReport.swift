@@ -56,14 +56,18 @@ public enum SweepReport {
             let run = runs.first { $0.id == id }
             let analysis = try? JSON.objectFile(files.analysis)
             var kept: [Int: [String: Any]] = [:]
-            for step in files.keptSteps() + ((try? FileManager.default.contentsOfDirectory(atPath: files.dir)) ?? []).compactMap({ n -> Int? in
-                n.hasPrefix("analysis-step") && n.hasSuffix(".json") ? Int(n.dropFirst("analysis-step".count).dropLast(".json".count)) : nil
-            }) {
+            for step in files.keptSteps()
+                + ((try? FileManager.default.contentsOfDirectory(atPath: files.dir)) ?? []).compactMap({ n -> Int? in
+                    n.hasPrefix("analysis-step") && n.hasSuffix(".json") ? Int(n.dropFirst("analysis-step".count).dropLast(".json".count)) : nil
+                })
+            {
                 if let a = try? JSON.objectFile(files.analysis(step: step)) { kept[step] = a }
             }
-            entries.append(Entry(id: id, label: run?.label ?? (config["router"] as? String ?? id), seed: run?.seed ?? 0,
-                                 point: run?.point ?? [], config: config, final: final, metrics: MetricsLog.read(files.metrics),
-                                 analysis: analysis, keptAnalyses: kept))
+            entries.append(
+                Entry(
+                    id: id, label: run?.label ?? (config["router"] as? String ?? id), seed: run?.seed ?? 0,
+                    point: run?.point ?? [], config: config, final: final, metrics: MetricsLog.read(files.metrics),
+                    analysis: analysis, keptAnalyses: kept))
         }
         return (spec, entries, pending)
     }
@@ -98,10 +102,12 @@ public enum SweepReport {
         let axes = entries.first?.point.map(\.0) ?? []
         let metric = entries.first?.final["metric"] as? String ?? "metric"
         var header = ["run", "router_label", "router", "seed"] + axes
-        header += ["status", "corpus", "metric", "valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
-                   "trainable_params", "frozen_params", "router_params", "model_memory_mb", "peak_rss_mb", "seconds_per_1k_steps", "router_share",
-                   "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "steps",
-                   "mi_mean_offdiag", "top1_mi_mean_offdiag", "expert_similarity_mean"]
+        header += [
+            "status", "corpus", "metric", "valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
+            "trainable_params", "frozen_params", "router_params", "model_memory_mb", "peak_rss_mb", "seconds_per_1k_steps", "router_share",
+            "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "steps",
+            "mi_mean_offdiag", "top1_mi_mean_offdiag", "expert_similarity_mean",
+        ]
         var lines = [header.map(csvField).joined(separator: ",")]
         func fmt(_ v: Any?) -> String {
             switch v {
@@ -113,8 +119,10 @@ public enum SweepReport {
         for e in entries {
             var row = [csvField(e.id), csvField(e.label), fmt(e.config["router"]), "\(e.seed)"] + e.point.map { csvField($0.1) }
             row += [e.diverged ? "diverged" : "complete", fmt(e.final["corpus"]), metric]
-            for k in ["valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
-                      "trainable_params", "frozen_params", "router_params"] { row.append(fmt(e.final[k])) }
+            for k in [
+                "valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
+                "trainable_params", "frozen_params", "router_params",
+            ] { row.append(fmt(e.final[k])) }
             row.append(String(format: "%.1f", e.num("model_memory_bytes") / 1e6))
             row.append(String(format: "%.1f", e.num("peak_rss_bytes") / 1e6))
             for k in ["seconds_per_1k_steps", "router_share", "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "step"] {
@@ -145,21 +153,24 @@ public enum SweepReport {
         var groups: [String] = []
         for e in entries where !groups.contains(e.group) { groups.append(e.group) }
         let synthetic = entries.contains { $0.final["test_gap_loss"] != nil }
-        struct Row { var group: String; var point: String; var label: String; var valid, test, gap: (mean: Double, std: Double); var n: Int; var diverged: Int
-                     var params, routerParams, memMB, peakMB, secPer1k, share: Double; var mi, sim: (mean: Double, std: Double) }
+        struct Row {
+            var group: String; var point: String; var label: String; var valid, test, gap: (mean: Double, std: Double); var n: Int; var diverged: Int
+            var params, routerParams, memMB, peakMB, secPer1k, share: Double; var mi, sim: (mean: Double, std: Double)
+        }
         let rows: [Row] = groups.map { g in
             let all = entries.filter { $0.group == g }
             let es = all.filter { !$0.diverged }.isEmpty ? all : all.filter { !$0.diverged }
             let f = es[0]
-            return Row(group: g, point: f.pointKey, label: f.label,
-                       valid: meanStd(es.map { $0.num("valid_\(metric)") }), test: meanStd(es.map { $0.num("test_\(metric)") }),
-                       gap: meanStd(es.map { $0.num("test_gap_loss") }), n: es.filter { !$0.diverged }.count, diverged: all.filter(\.diverged).count,
-                       params: f.num("trainable_params") + f.num("frozen_params"), routerParams: f.num("router_params"),
-                       memMB: meanStd(es.map { $0.num("model_memory_bytes") / 1e6 }).mean,
-                       peakMB: meanStd(es.map { $0.num("peak_rss_bytes") / 1e6 }).mean,
-                       secPer1k: meanStd(es.map { $0.num("seconds_per_1k_steps") }).mean,
-                       share: meanStd(es.map { $0.num("router_share") }).mean,
-                       mi: meanStd(es.map { $0.analysisNum("mi_mean_offdiag") }), sim: meanStd(es.map { $0.analysisNum("expert_similarity_mean") }))
+            return Row(
+                group: g, point: f.pointKey, label: f.label,
+                valid: meanStd(es.map { $0.num("valid_\(metric)") }), test: meanStd(es.map { $0.num("test_\(metric)") }),
+                gap: meanStd(es.map { $0.num("test_gap_loss") }), n: es.filter { !$0.diverged }.count, diverged: all.filter(\.diverged).count,
+                params: f.num("trainable_params") + f.num("frozen_params"), routerParams: f.num("router_params"),
+                memMB: meanStd(es.map { $0.num("model_memory_bytes") / 1e6 }).mean,
+                peakMB: meanStd(es.map { $0.num("peak_rss_bytes") / 1e6 }).mean,
+                secPer1k: meanStd(es.map { $0.num("seconds_per_1k_steps") }).mean,
+                share: meanStd(es.map { $0.num("router_share") }).mean,
+                mi: meanStd(es.map { $0.analysisNum("mi_mean_offdiag") }), sim: meanStd(es.map { $0.analysisNum("expert_similarity_mean") }))
         }
         // Best (lowest) mean per grid point, and the paper's ranks among the routers shown.
         var bestValid: [String: Double] = [:], bestTest: [String: Double] = [:]
@@ -180,14 +191,17 @@ public enum SweepReport {
         }
         let corpus = first.final["corpus"] as? String ?? ""
         var t = "# \(name): \(corpus), \(metric.uppercased()) (lower is better)\n\n"
-        t += "Mean ± std over the seeds that completed (diverged seeds are counted in the seeds column and excluded from the means) of the final evaluation (valid and test splits in full, on the best-validation checkpoint); "
+        t +=
+            "Mean ± std over the seeds that completed (diverged seeds are counted in the seeds column and excluded from the means) of the final evaluation (valid and test splits in full, on the best-validation checkpoint); "
         t += "the best mean of each column in bold. The last column is the paper's \(words ? "WikiText-103 test PPL" : "enwik8 test BPC") "
         t += "for the router and its rank among the routers shown (Table 1; ablations from Tables 5-6), for the ordering only: "
         t += "the paper's models are far larger. Memory: parameters, gradients, AdamW moments and activations of the run "
-        t += "(in brackets the process's peak resident memory, which also holds the corpus and the evaluation); router share: the routers' part of the training wall time.\n\n"
+        t +=
+            "(in brackets the process's peak resident memory, which also holds the corpus and the evaluation); router share: the routers' part of the training wall time.\n\n"
         let analysed = entries.contains { $0.analysis != nil }
         let gapHeader = (synthetic ? " test gap to floor (nats) |" : "") + (analysed ? " cross-layer MI | expert similarity |" : "")
-        t += "| router | seeds | valid \(metric) | test \(metric) |\(gapHeader) params M (router M) | memory MB (peak RSS) | s / 1k steps | router share | paper (rank) |\n"
+        t +=
+            "| router | seeds | valid \(metric) | test \(metric) |\(gapHeader) params M (router M) | memory MB (peak RSS) | s / 1k steps | router share | paper (rank) |\n"
         t += "|---|---|---|---|" + (synthetic ? "---|" : "") + (analysed ? "---|---|" : "") + "---|---|---|---|---|\n"
         for r in rows {
             let seeds = r.diverged > 0 ? "\(r.n + r.diverged) (\(r.diverged) diverged)" : "\(r.n)"
@@ -199,8 +213,9 @@ public enum SweepReport {
                 }
                 t += three(r.mi) + " | " + three(r.sim) + " | "
             }
-            t += String(format: "%.3f (%.3f) | %.0f (%.0f) | %.1f | %.1f%% | ", r.params / 1e6, r.routerParams / 1e6, r.memMB, r.peakMB,
-                        r.secPer1k, 100 * r.share)
+            t += String(
+                format: "%.3f (%.3f) | %.0f (%.0f) | %.1f | %.1f%% | ", r.params / 1e6, r.routerParams / 1e6, r.memMB, r.peakMB,
+                r.secPer1k, 100 * r.share)
             t += rank(r.label) + " |\n"
         }
         // Our ordering next to the paper's.

@@ -16,10 +16,12 @@ public enum CheckpointConfig {
         func shape(_ name: String, rank: Int) throws -> [Int]? {
             guard let info = file.info(name) else { return nil }
             guard info.shape.count == rank else {
-                throw RMoEError("\(what): tensor '\(name)' has \(info.shape.count) dimensions \(info.shape), expected \(rank); it is not a checkpoint of this model family")
+                throw RMoEError(
+                    "\(what): tensor '\(name)' has \(info.shape.count) dimensions \(info.shape), expected \(rank); it is not a checkpoint of this model family")
             }
             guard info.shape.allSatisfy({ $0 >= 1 && $0 <= ModelConfig.maxVocab }) else {
-                throw RMoEError("\(what): tensor '\(name)' has shape \(info.shape), with a dimension outside 1...\(ModelConfig.maxVocab); it is not a usable checkpoint")
+                throw RMoEError(
+                    "\(what): tensor '\(name)' has shape \(info.shape), with a dimension outside 1...\(ModelConfig.maxVocab); it is not a usable checkpoint")
             }
             return info.shape
         }

@@ -62,20 +62,23 @@ public struct ConfigField: Sendable {
 }
 
 extension RunConfig {
-    static func field<V: ConfigValue>(_ name: String, _ kp: WritableKeyPath<RunConfig, V> & Sendable, _ help: String,
-                                       check: (@Sendable (V) -> String?)? = nil) -> ConfigField {
+    static func field<V: ConfigValue>(
+        _ name: String, _ kp: WritableKeyPath<RunConfig, V> & Sendable, _ help: String,
+        check: (@Sendable (V) -> String?)? = nil
+    ) -> ConfigField {
         let help = V.choices.map { help + " (\($0))" } ?? help
-        return ConfigField(name: name, help: help, type: V.typeName,
-                    read: { $0[keyPath: kp].json },
-                    write: { cfg, value, origin in
-                        guard let v = V(json: value) else {
-                            throw RMoEError("\(origin): \(name) = \(value.plainText) is not a valid \(V.typeName); \(help)")
-                        }
-                        if let problem = check?(v) {
-                            throw RMoEError("\(origin): \(name) = \(value.plainText): \(problem)")
-                        }
-                        cfg[keyPath: kp] = v
-                    })
+        return ConfigField(
+            name: name, help: help, type: V.typeName,
+            read: { $0[keyPath: kp].json },
+            write: { cfg, value, origin in
+                guard let v = V(json: value) else {
+                    throw RMoEError("\(origin): \(name) = \(value.plainText) is not a valid \(V.typeName); \(help)")
+                }
+                if let problem = check?(v) {
+                    throw RMoEError("\(origin): \(name) = \(value.plainText): \(problem)")
+                }
+                cfg[keyPath: kp] = v
+            })
     }
 
     static let positive: @Sendable (Int) -> String? = { $0 > 0 ? nil : "must be positive" }
@@ -90,19 +93,21 @@ extension RunConfig {
     static let maxSteps = 1 << 40
 
     /// Every field, in the order configs are printed and saved.
-    public static let fields: [ConfigField] = baseFields.prefix(while: { $0.name != "dropout" })
+    public static let fields: [ConfigField] =
+        baseFields.prefix(while: { $0.name != "dropout" })
         + Routers.fields.map(routerField) + baseFields.drop(while: { $0.name != "dropout" })
 
     /// A router family's field (declared in its file) as a field of the table.
     static func routerField(_ f: AnyRouterField) -> ConfigField {
-        ConfigField(name: f.name, help: f.help, type: f.typeName,
-                    read: { $0.model.routerOptions.values[f.name] ?? f.defaultValue },
-                    write: { cfg, value, origin in
-                        switch f.parse(value) {
-                        case .success(let v): cfg.model.routerOptions.set(f.name, v, default: f.defaultValue)
-                        case .failure(let problem): throw RMoEError("\(origin): \(f.name) = \(value.plainText) \(problem); \(f.help)")
-                        }
-                    })
+        ConfigField(
+            name: f.name, help: f.help, type: f.typeName,
+            read: { $0.model.routerOptions.values[f.name] ?? f.defaultValue },
+            write: { cfg, value, origin in
+                switch f.parse(value) {
+                case .success(let v): cfg.model.routerOptions.set(f.name, v, default: f.defaultValue)
+                case .failure(let problem): throw RMoEError("\(origin): \(f.name) = \(value.plainText) \(problem); \(f.help)")
+                }
+            })
     }
 
     /// The fields every run has, in the order configs are printed; the routers' own fields go
@@ -123,7 +128,9 @@ extension RunConfig {
         },
         field("router_bias", \.model.routerBias, "biases in router linear maps"),
         field("router_init", \.model.routerInit, "router init: PyTorch Linear/GRU default U(±1/sqrt(fan_in)), or N(0, init_std) with zero biases"),
-        field("dropout", \.model.dropout, "residual dropout on every attention and FFN/MoE output (training only; GPT-2's resid_pdrop)") { v in v >= 0 && v < 1 ? nil : "must be in [0, 1)" },
+        field("dropout", \.model.dropout, "residual dropout on every attention and FFN/MoE output (training only; GPT-2's resid_pdrop)") { v in
+            v >= 0 && v < 1 ? nil : "must be in [0, 1)"
+        },
         field("expert_init", \.model.expertInit, "expert init: N(0, init_std); fastmoe U(±1/sqrt(out*in)); torch U(±1/sqrt(in)) per expert"),
         field("balance_coef", \.model.balanceCoef, "weight of the summed per-layer balance loss", check: nonNegativeReal),
         field("rope_theta", \.model.ropeTheta, "RoPE base", check: positiveReal),
@@ -146,8 +153,11 @@ extension RunConfig {
         field("adam_eps", \.adamEps, "AdamW epsilon", check: positiveReal),
         field("weight_decay", \.weightDecay, "decoupled weight decay (not on norms, biases, temperatures)", check: nonNegativeReal),
         field("grad_clip", \.gradClip, "global gradient-norm clip; 0 = off", check: nonNegativeReal),
-        field("router_lr_scale", \.routerLRScale, "learning-rate multiplier of the router parameters (layers.*.moe.router.*, router_rnn.*)", check: positiveReal),
-        field("schedule_steps", \.scheduleSteps, "horizon of the cosine schedule; 0 = steps (an extended run keeps its first horizon)", check: within(0...maxSteps)),
+        field(
+            "router_lr_scale", \.routerLRScale, "learning-rate multiplier of the router parameters (layers.*.moe.router.*, router_rnn.*)", check: positiveReal),
+        field(
+            "schedule_steps", \.scheduleSteps, "horizon of the cosine schedule; 0 = steps (an extended run keeps its first horizon)",
+            check: within(0...maxSteps)),
         // Logging and evaluation.
         field("log_every", \.logEvery, "steps per metrics line (mean train loss over them)", check: within(1...maxSteps)),
         field("eval_every", \.evalEvery, "steps between validation evaluations; 0 = never", check: within(0...maxSteps)),
@@ -193,7 +203,9 @@ extension RunConfig {
             guard let f = Self.field(named: key) else { throw Self.unknownKey(key, origin: origin) }
             switch value {
             case .int, .double, .bool, .string: try f.write(&self, value, origin)
-            default: throw RMoEError("\(origin): \(key) has a value of an unsupported kind (lists and objects are for sweep files); give a number, a string or true/false")
+            default:
+                throw RMoEError(
+                    "\(origin): \(key) has a value of an unsupported kind (lists and objects are for sweep files); give a number, a string or true/false")
             }
         }
     }
@@ -280,7 +292,9 @@ extension RunConfig {
         let fixed = differing.filter { !resumableFields.contains($0) }
         if !fixed.isEmpty {
             let detail = fixed.prefix(4).map { "\($0) \(saved.value(of: $0) ?? "?") -> \(req.value(of: $0) ?? "?")" }.joined(separator: ", ")
-            throw RMoEError("\(origin) was made with a different config (\(detail)); a resumed run may change only \(resumableFields.sorted().joined(separator: ", ")): start a new run (another --out) instead")
+            throw RMoEError(
+                "\(origin) was made with a different config (\(detail)); a resumed run may change only \(resumableFields.sorted().joined(separator: ", ")): start a new run (another --out) instead"
+            )
         }
         var notes: [String] = []
         if req.steps != saved.steps {
@@ -289,13 +303,18 @@ extension RunConfig {
                     let horizon = saved.scheduleSteps > 0 ? saved.scheduleSteps : saved.steps
                     req.scheduleSteps = horizon
                     if req.steps > horizon {
-                        notes.append("steps \(saved.steps) -> \(req.steps): the cosine schedule keeps its horizon of \(horizon) steps, so the learning rate stays at lr_min = \(req.lrMin) after step \(horizon) (set schedule_steps to stretch the schedule; that changes the learning rate of every step not yet trained)")
+                        notes.append(
+                            "steps \(saved.steps) -> \(req.steps): the cosine schedule keeps its horizon of \(horizon) steps, so the learning rate stays at lr_min = \(req.lrMin) after step \(horizon) (set schedule_steps to stretch the schedule; that changes the learning rate of every step not yet trained)"
+                        )
                     }
                 } else {
-                    notes.append("schedule_steps \(saved.scheduleSteps) -> \(req.scheduleSteps): the cosine schedule is stretched, so learning rates from the resumed step on differ from the original plan")
+                    notes.append(
+                        "schedule_steps \(saved.scheduleSteps) -> \(req.scheduleSteps): the cosine schedule is stretched, so learning rates from the resumed step on differ from the original plan"
+                    )
                 }
             } else {
-                notes.append("steps \(saved.steps) -> \(req.steps): under the constant schedule the extended run is bitwise the run planned \(req.steps) steps long")
+                notes.append(
+                    "steps \(saved.steps) -> \(req.steps): under the constant schedule the extended run is bitwise the run planned \(req.steps) steps long")
             }
         }
         try req.validate()
@@ -373,7 +392,7 @@ extension RunConfig: Codable {
             case .double(let d): try c.encode(d, forKey: key)
             case .bool(let b): try c.encode(b, forKey: key)
             case .string(let s): try c.encode(s, forKey: key)
-            case .null, .array, .object: break   // never config values
+            case .null, .array, .object: break  // never config values
             }
         }
     }
@@ -385,11 +404,17 @@ extension RunConfig: Codable {
         for key in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
             guard let f = Self.field(named: key.stringValue) else { throw Self.unknownKey(key.stringValue, origin: origin) }
             let value: JSONValue
-            if let b = try? c.decode(Bool.self, forKey: key) { value = .bool(b) }
-            else if let i = try? c.decode(Int.self, forKey: key) { value = .int(i) }
-            else if let d = try? c.decode(Double.self, forKey: key) { value = .double(d) }
-            else if let s = try? c.decode(String.self, forKey: key) { value = .string(s) }
-            else { throw RMoEError("\(origin): \(key.stringValue) has a value of an unsupported kind; give a number, a string or true/false") }
+            if let b = try? c.decode(Bool.self, forKey: key) {
+                value = .bool(b)
+            } else if let i = try? c.decode(Int.self, forKey: key) {
+                value = .int(i)
+            } else if let d = try? c.decode(Double.self, forKey: key) {
+                value = .double(d)
+            } else if let s = try? c.decode(String.self, forKey: key) {
+                value = .string(s)
+            } else {
+                throw RMoEError("\(origin): \(key.stringValue) has a value of an unsupported kind; give a number, a string or true/false")
+            }
             try f.write(&self, value, origin)
         }
     }

@@ -33,8 +33,12 @@ public struct RunFiles: Sendable {
 
     /// Whether `name` is a file the toolkit writes into a run folder.
     public static func isRunFile(_ name: String) -> Bool {
-        if ["config.json", "metrics.jsonl", "final.json", "model.safetensors", "train-state.safetensors", "best.safetensors",
-            "analysis.json"].contains(name) { return true }
+        if [
+            "config.json", "metrics.jsonl", "final.json", "model.safetensors", "train-state.safetensors", "best.safetensors",
+            "analysis.json",
+        ].contains(name) {
+            return true
+        }
         func numbered(_ prefix: String, _ suffix: String) -> Bool {
             name.hasPrefix(prefix) && name.hasSuffix(suffix) && name.count > prefix.count + suffix.count
                 && name.dropFirst(prefix.count).dropLast(suffix.count).allSatisfy(\.isNumber)
@@ -53,7 +57,8 @@ public struct RunFiles: Sendable {
     /// What `final.json` says, or nil when the run has not ended (or the file is unreadable).
     public var ending: Ending? {
         guard let d = FileManager.default.contents(atPath: final),
-              let o = try? JSON.object([UInt8](d), origin: final) else { return nil }
+            let o = try? JSON.object([UInt8](d), origin: final)
+        else { return nil }
         let step = (o["step"] as? NSNumber)?.intValue ?? 0
         if (o["status"] as? String) == "diverged" { return .diverged(step: step, cause: o["cause"] as? String ?? "non-finite values") }
         return .complete(step: step)
@@ -160,5 +165,5 @@ public final class MetricsLog {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

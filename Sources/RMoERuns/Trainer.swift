@@ -95,7 +95,9 @@ public final class Trainer {
         if c.evalEvery > 0 || c.finalEval || c.selectBest { needed.append(.valid) }
         if c.finalEval { needed.append(.test) }
         for split in needed where corpus.tokens(split).count < c.model.seqLen + 1 {
-            throw RMoEError("the \(split.rawValue) split of corpus \(corpus.name) has \(corpus.tokens(split).count) tokens, fewer than one window of seq_len + 1 = \(c.model.seqLen + 1); use a corpus with a real \(split.rawValue) split (or a smaller seq_len)")
+            throw RMoEError(
+                "the \(split.rawValue) split of corpus \(corpus.name) has \(corpus.tokens(split).count) tokens, fewer than one window of seq_len + 1 = \(c.model.seqLen + 1); use a corpus with a real \(split.rawValue) split (or a smaller seq_len)"
+            )
         }
     }
 
@@ -138,7 +140,7 @@ public final class Trainer {
         var first = 0
         while first < total {
             w.fill(first: first, batch: B, input: model.tokens, target: model.targets, limitWindows: total)
-            model.forward(training: false)   // the per-token cross-entropies; the balance term is not part of the metric
+            model.forward(training: false)  // the per-token cross-entropies; the balance term is not part of the metric
             for x in model.lastLosses { sum += Double(x) }
             count += model.lastCountedTokens
             first += B
@@ -162,7 +164,10 @@ public final class Trainer {
                 stale += names.filter { $0.hasPrefix("model-step") && RunFiles.isRunFile($0) }.map { files.dir + "/" + $0 }
             }
             for f in stale where files.exists(f) { try removeFile(f) }
-            if dropped > 0 { notes.append("no train-state.safetensors in \(files.dir): training starts again at step 0 (\(dropped) metrics lines of the earlier attempt removed)") }
+            if dropped > 0 {
+                notes.append(
+                    "no train-state.safetensors in \(files.dir): training starts again at step 0 (\(dropped) metrics lines of the earlier attempt removed)")
+            }
             return 0
         }
         let state = try SafeTensorsFile.read(path: files.trainState)
@@ -175,12 +180,16 @@ public final class Trainer {
         let differing = config.differingFields(from: saved).filter { !RunConfig.resumableFields.contains($0) }
         if !differing.isEmpty {
             let detail = differing.prefix(4).map { "\($0) \(saved.value(of: $0) ?? "?") -> \(config.value(of: $0) ?? "?")" }.joined(separator: ", ")
-            throw RMoEError("\(what) was made with another config (\(detail)); it does not belong to this run: start a new run with --out, or resume with the run's own config")
+            throw RMoEError(
+                "\(what) was made with another config (\(detail)); it does not belong to this run: start a new run with --out, or resume with the run's own config"
+            )
         }
         try Checkpoint.loadTrainState(params: model.params, optimizer: optimizer, from: state)
         func counter(_ key: String) -> Int? { state.metadata[key].flatMap { Int($0) } }
         guard let s = counter("step"), s >= 0, s == optimizer.updates else {
-            throw RMoEError("\(what) has no valid step (step \(state.metadata["step"] ?? "missing"), optimizer updates \(optimizer.updates)); the run folder is damaged: start the run again")
+            throw RMoEError(
+                "\(what) has no valid step (step \(state.metadata["step"] ?? "missing"), optimizer updates \(optimizer.updates)); the run folder is damaged: start the run again"
+            )
         }
         guard s <= config.steps else {
             throw RMoEError("\(what) is at step \(s), past steps = \(config.steps); a run cannot be shortened: resume with --steps \(s) or more")
@@ -190,7 +199,9 @@ public final class Trainer {
         let best = state.metadata["best_valid_loss"].flatMap(Double.init) ?? .infinity
         let bestAt = counter("best_step") ?? 0
         guard seconds.isFinite, seconds >= 0, router.isFinite, router >= 0, !best.isNaN, best > -Double.infinity, bestAt >= 0, bestAt <= s else {
-            throw RMoEError("\(what) has counters out of range (train_seconds \(seconds), best_step \(bestAt) at step \(s)); the run folder is damaged: start the run again")
+            throw RMoEError(
+                "\(what) has counters out of range (train_seconds \(seconds), best_step \(bestAt) at step \(s)); the run folder is damaged: start the run again"
+            )
         }
         trainSeconds = seconds; routerSeconds = router; bestValid = best; bestStep = bestAt
         step = s
@@ -225,8 +236,10 @@ public final class Trainer {
     func saveCheckpoint() throws {
         guard let files else { return }
         try ensureFiniteParameters()
-        let md = metadata(["step": String(step), "train_seconds": String(trainSeconds),
-                           "router_seconds": String(routerSeconds), "best_valid_loss": String(bestValid), "best_step": String(bestStep)])
+        let md = metadata([
+            "step": String(step), "train_seconds": String(trainSeconds),
+            "router_seconds": String(routerSeconds), "best_valid_loss": String(bestValid), "best_step": String(bestStep),
+        ])
         try Checkpoint.saveTrainState(params: model.params, optimizer: optimizer, to: files.trainState, metadata: md)
         try Checkpoint.saveModel(model.params, to: files.model, metadata: md)
         lastCheckpointStep = step
@@ -272,11 +285,13 @@ public final class Trainer {
         let startStep = step
         if startStep == 0 {
             let frozen = model.layout.parameterCount(trainable: false)
-            progress.line(String(format: "training %@ on %@: %@ trainable parameters%@ (router %@), %d steps of %d tokens, %d threads",
-                                 c.model.router, corpus.name, formatCount(Double(model.layout.parameterCount(trainable: true))),
-                                 frozen > 0 ? " + \(formatCount(Double(frozen))) frozen" : "",
-                                 formatCount(Double(Routers.parameterCount(c.model))),
-                                 c.steps, c.model.batch * c.model.seqLen, c.resolvedThreads))
+            progress.line(
+                String(
+                    format: "training %@ on %@: %@ trainable parameters%@ (router %@), %d steps of %d tokens, %d threads",
+                    c.model.router, corpus.name, formatCount(Double(model.layout.parameterCount(trainable: true))),
+                    frozen > 0 ? " + \(formatCount(Double(frozen))) frozen" : "",
+                    formatCount(Double(Routers.parameterCount(c.model))),
+                    c.steps, c.model.batch * c.model.seqLen, c.resolvedThreads))
         } else {
             progress.line("resuming at step \(startStep) of \(c.steps)")
         }
@@ -296,21 +311,26 @@ public final class Trainer {
             routerSeconds = routerBefore + (model.routerClock.seconds - clockStart)
             let done = step - startStep
             let perStep = (System.now() - runStart) / Double(done)
-            progress.status(String(format: "step %d/%d  loss %.4f  %@ tok/s  ETA %@", step, c.steps, loss,
-                                   formatCount(tokensPerStep / perStep), formatDuration(perStep * Double(c.steps - step))))
+            progress.status(
+                String(
+                    format: "step %d/%d  loss %.4f  %@ tok/s  ETA %@", step, c.steps, loss,
+                    formatCount(tokensPerStep / perStep), formatDuration(perStep * Double(c.steps - step))))
             if step % c.logEvery == 0 || step == c.steps {
                 let now = System.now()
                 let tps = tokensPerStep * Double(intervalSteps) / (now - intervalStart)
                 lastTrainLoss = intervalLoss / Double(intervalSteps)
-                try log?.append(JSONText.object([
-                    ("step", .int(step)), ("split", .string("train")), ("loss", .double(lastTrainLoss)),
-                    ("ce", .double(intervalCE / Double(intervalSteps))), ("balance", .double(intervalBalance / Double(intervalSteps))),
-                    ("lr", .double(Self.learningRate(c, step: step - 1))), ("grad_norm", .double(lastNorm)),
-                    ("tokens_per_s", .double(tps.rounded())), ("elapsed_s", .double((trainSeconds * 1000).rounded() / 1000)),
-                ]))
+                try log?.append(
+                    JSONText.object([
+                        ("step", .int(step)), ("split", .string("train")), ("loss", .double(lastTrainLoss)),
+                        ("ce", .double(intervalCE / Double(intervalSteps))), ("balance", .double(intervalBalance / Double(intervalSteps))),
+                        ("lr", .double(Self.learningRate(c, step: step - 1))), ("grad_norm", .double(lastNorm)),
+                        ("tokens_per_s", .double(tps.rounded())), ("elapsed_s", .double((trainSeconds * 1000).rounded() / 1000)),
+                    ]))
                 if !progress.interactive {
-                    progress.line(String(format: "step %d/%d  loss %.4f  lr %.2e  %@ tok/s  ETA %@", step, c.steps, lastTrainLoss,
-                                         Self.learningRate(c, step: step - 1), formatCount(tps), formatDuration(perStep * Double(c.steps - step))))
+                    progress.line(
+                        String(
+                            format: "step %d/%d  loss %.4f  lr %.2e  %@ tok/s  ETA %@", step, c.steps, lastTrainLoss,
+                            Self.learningRate(c, step: step - 1), formatCount(tps), formatDuration(perStep * Double(c.steps - step))))
                 }
                 intervalLoss = 0; intervalCE = 0; intervalBalance = 0; intervalSteps = 0; intervalStart = System.now()
             }
@@ -320,8 +340,10 @@ public final class Trainer {
                 if !v.loss.isFinite {
                     throw TrainingDiverged(step: step, what: "the validation loss is \(v.loss)", lastCheckpoint: lastCheckpointStep)
                 }
-                var line: [(String, JSONValue)] = [("step", .int(step)), ("split", .string("valid")), ("loss", .double(v.loss)),
-                                                   (corpus.metricName, .double(corpus.metric(loss: v.loss))), ("tokens", .int(v.tokens))]
+                var line: [(String, JSONValue)] = [
+                    ("step", .int(step)), ("split", .string("valid")), ("loss", .double(v.loss)),
+                    (corpus.metricName, .double(corpus.metric(loss: v.loss))), ("tokens", .int(v.tokens)),
+                ]
                 if let st = model.routingStats { line.append(("routing", Self.routingJSON(st))) }
                 model.routingStats = nil
                 try log?.append(JSONText.object(line))
@@ -386,18 +408,20 @@ public final class Trainer {
     /// variation and max share, dead experts, mean routing entropy and the balance loss rescaled to
     /// 1.0 at perfect balance.
     static func routingJSON(_ st: RoutingStats) -> JSONValue {
-        .array(st.summary.map { l in
-            .object([
-                ("tokens_per_expert", .array(l.tokensPerExpert.map { .int($0) })), ("cv", .double(l.cv)),
-                ("max_share", .double(l.maxShare)), ("dead_experts", .int(l.deadExperts)),
-                ("entropy", .double(l.entropy)), ("balance", .double(l.balance)), ("topk_mass", .double(l.topKMass)),
-            ])
-        })
+        .array(
+            st.summary.map { l in
+                .object([
+                    ("tokens_per_expert", .array(l.tokensPerExpert.map { .int($0) })), ("cv", .double(l.cv)),
+                    ("max_share", .double(l.maxShare)), ("dead_experts", .int(l.deadExperts)),
+                    ("entropy", .double(l.entropy)), ("balance", .double(l.balance)), ("topk_mass", .double(l.topKMass)),
+                ])
+            })
     }
 
     static func finalJSON(_ r: RunResult, config c: RunConfig, corpus: Corpus, provenance: Provenance) -> String {
         var pairs: [(String, JSONValue)] = [
-            ("status", .string("complete")), ("step", .int(r.steps)), ("corpus", .string(corpus.name)), ("router", .string(c.model.router)), ("seed", .int(c.seed)),
+            ("status", .string("complete")), ("step", .int(r.steps)), ("corpus", .string(corpus.name)), ("router", .string(c.model.router)),
+            ("seed", .int(c.seed)),
             ("metric", .string(r.metricName)),
             ("valid_loss", .double(r.validLoss)), ("valid_\(r.metricName)", .double(r.validMetric)),
             ("test_loss", .double(r.testLoss)), ("test_\(r.metricName)", .double(r.testMetric)),

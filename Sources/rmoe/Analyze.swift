@@ -10,9 +10,9 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Routing analyses of trained checkpoints: cross-layer MI, expert similarity, gate statistics, with heatmaps.",
         discussion: """
-        Several --checkpoint options are analysed together and their MI heatmaps share one colour scale (as the \
-        paper's Figure 3). Writes analysis-<label>.json per checkpoint and SVG figures into --out.
-        """)
+            Several --checkpoint options are analysed together and their MI heatmaps share one colour scale (as the \
+            paper's Figure 3). Writes analysis-<label>.json per checkpoint and SVG figures into --out.
+            """)
 
     @Option(help: "A model.safetensors or best.safetensors written by rmoe (repeatable).") var checkpoint: [String]
     @Option(parsing: .upToNextOption, help: "Labels for the checkpoints, one per checkpoint (default: the router names).") var labels: [String] = []
@@ -25,12 +25,16 @@ struct Analyze: ParsableCommand {
 
     func validate() throws {
         guard tokens > 0 else { throw ValidationError("--tokens must be positive") }
-        guard (0...Runtime.maxThreads).contains(threads) else { throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)") }
+        guard (0...Runtime.maxThreads).contains(threads) else {
+            throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)")
+        }
     }
 
     func run() throws {
         let names: [String]? = labels.isEmpty ? nil : listItems(labels)
-        if let names, names.count != checkpoint.count { throw RMoEError("--labels has \(names.count) names for \(checkpoint.count) checkpoints; give one per checkpoint") }
+        if let names, names.count != checkpoint.count {
+            throw RMoEError("--labels has \(names.count) names for \(checkpoint.count) checkpoints; give one per checkpoint")
+        }
         try AtomicFile.createDirectory(out, what: "output folder")
         var analyses: [RoutingAnalysis] = []
         for (i, path) in checkpoint.enumerated() {
@@ -47,9 +51,11 @@ struct Analyze: ParsableCommand {
             let label = names?[i] ?? config.model.router
             let a = try Analyzer.analyze(model: trainer.model, corpus: c, split: split, tokens: tokens, label: label)
             try writeFileAtomically(out + "/analysis-\(label).json", a.json)
-            print(String(format: "%@: MI mean off-diagonal %.4f (top-1 MI %.4f), expert similarity %.4f (random init %.4f), tokens %d",
-                         label, a.miMeanOffDiagonal, RoutingMetrics.meanOffDiagonal(a.top1MI), a.similarityMean,
-                         a.similarityRandomInit.reduce(0, +) / Double(max(a.layers, 1)), a.tokens))
+            print(
+                String(
+                    format: "%@: MI mean off-diagonal %.4f (top-1 MI %.4f), expert similarity %.4f (random init %.4f), tokens %d",
+                    label, a.miMeanOffDiagonal, RoutingMetrics.meanOffDiagonal(a.top1MI), a.similarityMean,
+                    a.similarityRandomInit.reduce(0, +) / Double(max(a.layers, 1)), a.tokens))
             analyses.append(a)
         }
         for (f, svg) in Analyzer.plots(analyses) { try writeFileAtomically(out + "/" + f, svg) }

@@ -26,7 +26,9 @@ struct Bench: ParsableCommand {
         }
 
         var threadList: [Int] {
-            get throws { try intList(threads, option: "--threads", example: "1 2", rule: "from 1 to \(Runtime.maxThreads)") { $0 >= 1 && $0 <= Runtime.maxThreads } }
+            get throws {
+                try intList(threads, option: "--threads", example: "1 2", rule: "from 1 to \(Runtime.maxThreads)") { $0 >= 1 && $0 <= Runtime.maxThreads }
+            }
         }
     }
 
@@ -43,46 +45,63 @@ struct Bench: ParsableCommand {
             let maxThreads = try common.threadList.max()!
             let peak = try MachinePeak.measure(threads: maxThreads)
             if !common.json {
-                print(String(format: "machine: FMA peak %.0f GFLOP/s on %d thread(s) (measured now), sgemm ceiling %.0f GFLOP/s (2048^3)",
-                             peak.fmaGflops, maxThreads, peak.sgemmGflops))
+                print(
+                    String(
+                        format: "machine: FMA peak %.0f GFLOP/s on %d thread(s) (measured now), sgemm ceiling %.0f GFLOP/s (2048^3)",
+                        peak.fmaGflops, maxThreads, peak.sgemmGflops))
             }
             for t in try common.threadList {
                 let r = try StepBench.run(config: config.model, threads: t, reps: common.reps, inference: inference)
                 if common.json {
-                    print(JSONText.object([
-                        ("bench", .string(inference ? "forward" : "step")), ("router", .string(r.router)), ("threads", .int(t)),
-                        ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
-                        ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("flops_per_step", .double(r.flops)),
-                        ("gflops", .double(r.gflops)), ("sgemm_ceiling_gflops", .double(peak.sgemmGflops)),
-                        ("fraction_of_sgemm_ceiling", .double(r.gflops / peak.sgemmGflops)),
-                        ("fma_peak_gflops", .double(peak.fmaGflops * Double(t) / Double(maxThreads))),
-                        ("fraction_of_fma_peak", .double(r.gflops / (peak.fmaGflops * Double(t) / Double(maxThreads)))),
-                        ("state_bytes", .int(r.stateBytes)), ("activation_bytes", .int(r.activationBytes)),
-                        ("peak_rss_bytes", .int(System.peakResidentBytes)),
-                    ]))
+                    print(
+                        JSONText.object([
+                            ("bench", .string(inference ? "forward" : "step")), ("router", .string(r.router)), ("threads", .int(t)),
+                            ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
+                            ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("flops_per_step", .double(r.flops)),
+                            ("gflops", .double(r.gflops)), ("sgemm_ceiling_gflops", .double(peak.sgemmGflops)),
+                            ("fraction_of_sgemm_ceiling", .double(r.gflops / peak.sgemmGflops)),
+                            ("fma_peak_gflops", .double(peak.fmaGflops * Double(t) / Double(maxThreads))),
+                            ("fraction_of_fma_peak", .double(r.gflops / (peak.fmaGflops * Double(t) / Double(maxThreads)))),
+                            ("state_bytes", .int(r.stateBytes)), ("activation_bytes", .int(r.activationBytes)),
+                            ("peak_rss_bytes", .int(System.peakResidentBytes)),
+                        ]))
                 } else {
-                    print(String(format: "%@ %@, %d thread(s): %.1f ms median (min %.1f, max %.1f), %@ tokens/s, %.2f GFLOP/step, %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s sgemm ceiling",
-                                 r.router, inference ? "forward" : "training step", t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3,
-                                 formatCount(r.tokensPerSecond), r.flops / 1e9, r.gflops, 100 * r.gflops / peak.sgemmGflops, peak.sgemmGflops)
-                          + String(format: ", %.0f%% of the FMA peak", 100 * r.gflops / (peak.fmaGflops * Double(t) / Double(maxThreads))))
+                    print(
+                        String(
+                            format:
+                                "%@ %@, %d thread(s): %.1f ms median (min %.1f, max %.1f), %@ tokens/s, %.2f GFLOP/step, %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s sgemm ceiling",
+                            r.router, inference ? "forward" : "training step", t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3,
+                            formatCount(r.tokensPerSecond), r.flops / 1e9, r.gflops, 100 * r.gflops / peak.sgemmGflops, peak.sgemmGflops)
+                            + String(format: ", %.0f%% of the FMA peak", 100 * r.gflops / (peak.fmaGflops * Double(t) / Double(maxThreads))))
                     let need = Double(r.stateBytes + r.activationBytes)
-                    print(String(format: "    memory: parameters+gradients+moments %.1f MB + activations %.1f MB = %.1f MB; process peak RSS %.1f MB (%.2fx)",
-                                 Double(r.stateBytes) / 1e6, Double(r.activationBytes) / 1e6, need / 1e6,
-                                 Double(System.peakResidentBytes) / 1e6, Double(System.peakResidentBytes) / need))
+                    print(
+                        String(
+                            format: "    memory: parameters+gradients+moments %.1f MB + activations %.1f MB = %.1f MB; process peak RSS %.1f MB (%.2fx)",
+                            Double(r.stateBytes) / 1e6, Double(r.activationBytes) / 1e6, need / 1e6,
+                            Double(System.peakResidentBytes) / 1e6, Double(System.peakResidentBytes) / need))
                 }
                 if breakdown {
                     let b = try StepBench.breakdown(config: config.model, threads: t, reps: common.reps, inference: inference)
                     let total = b.parts.reduce(0) { $0 + $1.1 }
                     for (part, sec) in b.parts where sec > 0 {
                         if common.json {
-                            print(JSONText.object([("bench", .string("breakdown")), ("router", .string(config.model.router)), ("threads", .int(t)),
-                                                   ("part", .string(part.name)), ("ms", .double(sec * 1e3)), ("share", .double(sec / total))]))
+                            print(
+                                JSONText.object([
+                                    ("bench", .string("breakdown")), ("router", .string(config.model.router)), ("threads", .int(t)),
+                                    ("part", .string(part.name)), ("ms", .double(sec * 1e3)), ("share", .double(sec / total)),
+                                ]))
                         } else {
-                            print(String(format: "    %@ %8.1f ms  %5.1f%%", part.name.padding(toLength: 50, withPad: " ", startingAt: 0), sec * 1e3, 100 * sec / total))
+                            print(
+                                String(
+                                    format: "    %@ %8.1f ms  %5.1f%%", part.name.padding(toLength: 50, withPad: " ", startingAt: 0), sec * 1e3,
+                                    100 * sec / total))
                         }
                     }
                     if !common.json {
-                        print(String(format: "    %@ %8.1f ms (profiled steps: %.1f ms median)", "sum".padding(toLength: 50, withPad: " ", startingAt: 0), total * 1e3, b.step * 1e3))
+                        print(
+                            String(
+                                format: "    %@ %8.1f ms (profiled steps: %.1f ms median)", "sum".padding(toLength: 50, withPad: " ", startingAt: 0),
+                                total * 1e3, b.step * 1e3))
                     }
                 }
             }
@@ -109,18 +128,22 @@ struct Bench: ParsableCommand {
                 for r in results {
                     let ratio = r.timing.median / ref.timing.median, flopRatio = r.flops / ref.flops
                     if common.json {
-                        print(JSONText.object([
-                            ("bench", .string(inference ? "router-forward" : "router")), ("router", .string(r.router)), ("threads", .int(t)),
-                            ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
-                            ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("flops_per_step", .double(r.flops)), ("gflops", .double(r.gflops)),
-                            ("ratio_to_smoe", .double(ratio)), ("flop_ratio_to_smoe", .double(flopRatio)),
-                            ("router_share", .double(r.routerShare)), ("router_flop_share", .double(r.routerFlopShare)),
-                        ]))
+                        print(
+                            JSONText.object([
+                                ("bench", .string(inference ? "router-forward" : "router")), ("router", .string(r.router)), ("threads", .int(t)),
+                                ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
+                                ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("flops_per_step", .double(r.flops)), ("gflops", .double(r.gflops)),
+                                ("ratio_to_smoe", .double(ratio)), ("flop_ratio_to_smoe", .double(flopRatio)),
+                                ("router_share", .double(r.routerShare)), ("router_flop_share", .double(r.routerFlopShare)),
+                            ]))
                     } else {
-                        print(String(format: "%@ %d thread(s): %7.1f ms median (min %.1f, max %.1f)  %@ tok/s  %.1f GFLOP/s  time x%.3f  FLOPs x%.3f of smoe  router %.1f%% of time, %.1f%% of FLOPs",
-                                     r.router.padding(toLength: 12, withPad: " ", startingAt: 0), t, r.timing.median * 1e3, r.timing.min * 1e3,
-                                     r.timing.max * 1e3, formatCount(r.tokensPerSecond), r.gflops, ratio, flopRatio,
-                                     100 * r.routerShare, 100 * r.routerFlopShare))
+                        print(
+                            String(
+                                format:
+                                    "%@ %d thread(s): %7.1f ms median (min %.1f, max %.1f)  %@ tok/s  %.1f GFLOP/s  time x%.3f  FLOPs x%.3f of smoe  router %.1f%% of time, %.1f%% of FLOPs",
+                                r.router.padding(toLength: 12, withPad: " ", startingAt: 0), t, r.timing.median * 1e3, r.timing.min * 1e3,
+                                r.timing.max * 1e3, formatCount(r.tokensPerSecond), r.gflops, ratio, flopRatio,
+                                100 * r.routerShare, 100 * r.routerFlopShare))
                     }
                 }
             }
@@ -129,7 +152,9 @@ struct Bench: ParsableCommand {
 
     struct Dispatch: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Expert FFN through the dispatcher against the same products as whole-expert single-threaded sgemms (one stream per thread) and against one dense FFN of the same FLOPs.")
+            abstract:
+                "Expert FFN through the dispatcher against the same products as whole-expert single-threaded sgemms (one stream per thread) and against one dense FFN of the same FLOPs."
+        )
         @OptionGroup var common: Common
         @OptionGroup var options: ConfigOptions
 
@@ -138,22 +163,29 @@ struct Bench: ParsableCommand {
             for t in try common.threadList {
                 let r = DispatchBench.run(config: config.model, threads: t, reps: max(common.reps, 10))
                 if common.json {
-                    print(JSONText.object([("bench", .string("dispatch")), ("threads", .int(t)), ("experts", .int(config.model.experts)),
-                                           ("ms_median", .double(r.dispatcher.median * 1e3)), ("ideal_ms_median", .double(r.ideal.median * 1e3)),
-                                           ("gflops", .double(r.flops / r.dispatcher.median / 1e9)), ("ratio_to_ideal", .double(r.ratio)),
-                                           ("dense_ms_median", .double(r.dense.median * 1e3)), ("ratio_to_dense", .double(r.denseRatio))]))
+                    print(
+                        JSONText.object([
+                            ("bench", .string("dispatch")), ("threads", .int(t)), ("experts", .int(config.model.experts)),
+                            ("ms_median", .double(r.dispatcher.median * 1e3)), ("ideal_ms_median", .double(r.ideal.median * 1e3)),
+                            ("gflops", .double(r.flops / r.dispatcher.median / 1e9)), ("ratio_to_ideal", .double(r.ratio)),
+                            ("dense_ms_median", .double(r.dense.median * 1e3)), ("ratio_to_dense", .double(r.denseRatio)),
+                        ]))
                 } else {
-                    print(String(format: "experts forward, E=%d k=%d f=%d, %d thread(s): dispatcher %.2f ms (%.1f GFLOP/s); whole-expert sgemm streams %.2f ms: dispatcher at %.0f%% of them; one dense FFN of width k*f (same FLOPs) %.2f ms (%.1f GFLOP/s): dispatcher at %.0f%% of it",
-                                 config.model.experts, config.model.topK, config.model.expertWidth, t, r.dispatcher.median * 1e3,
-                                 r.flops / r.dispatcher.median / 1e9, r.ideal.median * 1e3, 100 * r.ratio,
-                                 r.dense.median * 1e3, r.flops / r.dense.median / 1e9, 100 * r.denseRatio))
+                    print(
+                        String(
+                            format:
+                                "experts forward, E=%d k=%d f=%d, %d thread(s): dispatcher %.2f ms (%.1f GFLOP/s); whole-expert sgemm streams %.2f ms: dispatcher at %.0f%% of them; one dense FFN of width k*f (same FLOPs) %.2f ms (%.1f GFLOP/s): dispatcher at %.0f%% of it",
+                            config.model.experts, config.model.topK, config.model.expertWidth, t, r.dispatcher.median * 1e3,
+                            r.flops / r.dispatcher.median / 1e9, r.ideal.median * 1e3, 100 * r.ratio,
+                            r.dense.median * 1e3, r.flops / r.dense.median / 1e9, 100 * r.denseRatio))
                 }
             }
         }
     }
 
     struct Sgemm: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "sgemm GFLOP/s at the model's shapes: tiled (ours) vs threaded OpenBLAS vs 1-thread OpenBLAS.")
+        static let configuration = CommandConfiguration(
+            abstract: "sgemm GFLOP/s at the model's shapes: tiled (ours) vs threaded OpenBLAS vs 1-thread OpenBLAS.")
         @OptionGroup var common: Common
         @OptionGroup var options: ConfigOptions
 
@@ -164,13 +196,19 @@ struct Bench: ParsableCommand {
                 if !common.json { print("threads \(t): GFLOP/s (median)     tiled   BLAS x\(t)   BLAS x1") }
                 for r in rows {
                     if common.json {
-                        print(JSONText.object([("bench", .string("sgemm")), ("shape", .string(r.shape.name)), ("threads", .int(t)),
-                                               ("M", .int(r.shape.M)), ("N", .int(r.shape.N)), ("K", .int(r.shape.K)),
-                                               ("gflops_tiled", .double(r.gflops(r.tiled))), ("gflops_blas_threaded", .double(r.gflops(r.blasThreaded))),
-                                               ("gflops_blas_single", .double(r.gflops(r.blasSingle)))]))
+                        print(
+                            JSONText.object([
+                                ("bench", .string("sgemm")), ("shape", .string(r.shape.name)), ("threads", .int(t)),
+                                ("M", .int(r.shape.M)), ("N", .int(r.shape.N)), ("K", .int(r.shape.K)),
+                                ("gflops_tiled", .double(r.gflops(r.tiled))), ("gflops_blas_threaded", .double(r.gflops(r.blasThreaded))),
+                                ("gflops_blas_single", .double(r.gflops(r.blasSingle))),
+                            ]))
                     } else {
-                        print(String(format: "  %@ %5d x %5d x %5d  %7.1f  %8.1f  %8.1f", r.shape.name.padding(toLength: 12, withPad: " ", startingAt: 0), r.shape.M, r.shape.N, r.shape.K,
-                                     r.gflops(r.tiled), r.gflops(r.blasThreaded), r.gflops(r.blasSingle)))
+                        print(
+                            String(
+                                format: "  %@ %5d x %5d x %5d  %7.1f  %8.1f  %8.1f", r.shape.name.padding(toLength: 12, withPad: " ", startingAt: 0), r.shape.M,
+                                r.shape.N, r.shape.K,
+                                r.gflops(r.tiled), r.gflops(r.blasThreaded), r.gflops(r.blasSingle)))
                     }
                 }
             }
@@ -186,13 +224,19 @@ struct Bench: ParsableCommand {
                 let rows = KernelBench.run(threads: t, reps: max(common.reps, 20))
                 for r in rows {
                     if common.json {
-                        print(JSONText.object([("bench", .string("kernel")), ("kernel", .string(r.kernel)), ("runtime", .string(r.runtime)),
-                                               ("threads", .int(t)), ("ms_median", .double(r.timing.median * 1e3)),
-                                               ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
-                                               ("gb_per_s", .double(r.gbPerSecond))]))
+                        print(
+                            JSONText.object([
+                                ("bench", .string("kernel")), ("kernel", .string(r.kernel)), ("runtime", .string(r.runtime)),
+                                ("threads", .int(t)), ("ms_median", .double(r.timing.median * 1e3)),
+                                ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
+                                ("gb_per_s", .double(r.gbPerSecond)),
+                            ]))
                     } else {
-                        print(String(format: "%@ %@ %d thread(s): %7.3f ms median (min %.3f, max %.3f)  %6.1f GB/s", r.kernel.padding(toLength: 12, withPad: " ", startingAt: 0), r.runtime.padding(toLength: 18, withPad: " ", startingAt: 0), t,
-                                     r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3, r.gbPerSecond))
+                        print(
+                            String(
+                                format: "%@ %@ %d thread(s): %7.3f ms median (min %.3f, max %.3f)  %6.1f GB/s",
+                                r.kernel.padding(toLength: 12, withPad: " ", startingAt: 0), r.runtime.padding(toLength: 18, withPad: " ", startingAt: 0), t,
+                                r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3, r.gbPerSecond))
                     }
                 }
             }

@@ -14,12 +14,16 @@ extension Bench {
             abstract: "Step time against the number of experts at fixed top-k and expert width (interleaved in one run), as ratios to the first.")
         @OptionGroup var common: Common
         @OptionGroup var options: ConfigOptions
-        @Option(parsing: .upToNextOption, help: "Expert counts (--experts 8 16 64, or 8,16,64); ratios are to the first.") var experts: [String] = ["8", "16", "64"]
+        @Option(parsing: .upToNextOption, help: "Expert counts (--experts 8 16 64, or 8,16,64); ratios are to the first.") var experts: [String] = [
+            "8", "16", "64",
+        ]
         @Flag(help: "Time the forward pass alone.") var inference = false
 
         func run() throws {
             let base = try options.resolve()
-            let counts = try intList(experts, option: "--experts", example: "8 64", rule: "from top_k (\(base.model.topK)) to 1024") { $0 >= base.model.topK && $0 <= 1024 }
+            let counts = try intList(experts, option: "--experts", example: "8 64", rule: "from top_k (\(base.model.topK)) to 1024") {
+                $0 >= base.model.topK && $0 <= 1024
+            }
             let configs = try Common.variants(of: base.model, counts) { $0.experts = $1 }
             for t in try common.threadList {
                 let results = try StepBench.run(configs: configs, threads: t, reps: common.reps, inference: inference)
@@ -27,15 +31,18 @@ extension Bench {
                 for (e, r) in zip(counts, results) {
                     let ratio = r.timing.median / ref.timing.median, flopRatio = r.flops / ref.flops
                     if common.json {
-                        print(JSONText.object([
-                            ("bench", .string(inference ? "experts-forward" : "experts")), ("router", .string(r.router)), ("experts", .int(e)),
-                            ("threads", .int(t)), ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)),
-                            ("ms_max", .double(r.timing.max * 1e3)), ("flops_per_step", .double(r.flops)),
-                            ("ratio_to_first", .double(ratio)), ("flop_ratio_to_first", .double(flopRatio)),
-                        ]))
+                        print(
+                            JSONText.object([
+                                ("bench", .string(inference ? "experts-forward" : "experts")), ("router", .string(r.router)), ("experts", .int(e)),
+                                ("threads", .int(t)), ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)),
+                                ("ms_max", .double(r.timing.max * 1e3)), ("flops_per_step", .double(r.flops)),
+                                ("ratio_to_first", .double(ratio)), ("flop_ratio_to_first", .double(flopRatio)),
+                            ]))
                     } else {
-                        print(String(format: "%@ E=%-4d %d thread(s): %7.1f ms median (min %.1f, max %.1f)  time x%.3f  FLOPs x%.3f of E=%d",
-                                     r.router, e, t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3, ratio, flopRatio, counts[0]))
+                        print(
+                            String(
+                                format: "%@ E=%-4d %d thread(s): %7.1f ms median (min %.1f, max %.1f)  time x%.3f  FLOPs x%.3f of E=%d",
+                                r.router, e, t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3, ratio, flopRatio, counts[0]))
                     }
                 }
             }

@@ -14,7 +14,9 @@ struct ConfigCommand: ParsableCommand {
         if fields {
             let d = RunConfig()
             for f in RunConfig.fields {
-                print("\(f.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(d.value(of: f.name)!.padding(toLength: 12, withPad: " ", startingAt: 0)) \(f.help)")
+                print(
+                    "\(f.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(d.value(of: f.name)!.padding(toLength: 12, withPad: " ", startingAt: 0)) \(f.help)"
+                )
             }
             return
         }

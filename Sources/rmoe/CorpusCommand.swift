@@ -19,12 +19,18 @@ struct CorpusCommand: ParsableCommand {
                 let status: String
                 switch name {
                 case "synthetic": status = "generated"
-                case "enwik8": status = CorpusCatalog.searchPath(dataDir: data.dataDir).contains { dir in
-                    ["enwik8/enwik8", "enwik8/enwik8.gz", "enwik8/enwik8.zip", "enwik8.zip", "enwik8.gz"].contains { FileManager.default.fileExists(atPath: dir + "/" + $0) }
-                } ? "found" : "not found"
+                case "enwik8":
+                    status =
+                        CorpusCatalog.searchPath(dataDir: data.dataDir).contains { dir in
+                            ["enwik8/enwik8", "enwik8/enwik8.gz", "enwik8/enwik8.zip", "enwik8.zip", "enwik8.gz"].contains {
+                                FileManager.default.fileExists(atPath: dir + "/" + $0)
+                            }
+                        } ? "found" : "not found"
                 default: status = (try? CorpusCatalog.locateWikiText(dataDir: data.dataDir)) != nil ? "found" : "not found"
                 }
-                print("  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(status.padding(toLength: 10, withPad: " ", startingAt: 0)) \(CorpusCatalog.descriptions[name] ?? "")")
+                print(
+                    "  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(status.padding(toLength: 10, withPad: " ", startingAt: 0)) \(CorpusCatalog.descriptions[name] ?? "")"
+                )
             }
         }
     }
@@ -37,7 +43,9 @@ struct CorpusCommand: ParsableCommand {
             let t0 = System.now()
             let c = try CorpusCatalog.load(name, dataDir: data.dataDir)
             print("\(c.name): \(c.source)")
-            print("  vocabulary \(c.vocabSize); tokens train \(c.train.count), valid \(c.valid.count), test \(c.test.count); loaded in \(String(format: "%.1f", System.now() - t0)) s")
+            print(
+                "  vocabulary \(c.vocabSize); tokens train \(c.train.count), valid \(c.valid.count), test \(c.test.count); loaded in \(String(format: "%.1f", System.now() - t0)) s"
+            )
             for (s, f) in c.floor.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 print(String(format: "  exact floor (%@, seq_len 256): %.4f nats = %.4f bits per token", s.rawValue, f, f / M_LN2))
             }
@@ -53,7 +61,9 @@ struct CorpusCommand: ParsableCommand {
             switch name {
             case "enwik8": (url, target) = ("https://mattmahoney.net/dc/enwik8.zip", "\(dir)/enwik8/enwik8.zip")
             case "wikitext2", "wikitext2-bytes":
-                throw RMoEError("WikiText-2 is distributed as a zip of three files; download https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip and put wiki.{train,valid,test}.tokens into \(dir)/wikitext-2/")
+                throw RMoEError(
+                    "WikiText-2 is distributed as a zip of three files; download https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip and put wiki.{train,valid,test}.tokens into \(dir)/wikitext-2/"
+                )
             default: throw RMoEError("nothing to fetch for '\(name)'; fetchable: enwik8")
             }
             try AtomicFile.createDirectory((target as NSString).deletingLastPathComponent)

@@ -15,13 +15,17 @@ struct Eval: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func validate() throws {
-        guard (0...Runtime.maxThreads).contains(threads) else { throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)") }
+        guard (0...Runtime.maxThreads).contains(threads) else {
+            throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)")
+        }
     }
 
     func run() throws {
         let file = try SafeTensorsFile.read(path: checkpoint)
         guard let cfgText = file.metadata["config"] else {
-            throw RMoEError("checkpoint \(checkpoint) has no config in its metadata; evaluate checkpoints written by rmoe, or use `rmoe grads` with --config for foreign ones")
+            throw RMoEError(
+                "checkpoint \(checkpoint) has no config in its metadata; evaluate checkpoints written by rmoe, or use `rmoe grads` with --config for foreign ones"
+            )
         }
         var config = try RunConfig.fromJSON(cfgText, origin: checkpoint + " metadata")
         config.threads = threads
@@ -31,8 +35,10 @@ struct Eval: ParsableCommand {
         try Checkpoint.load(trainer.model.params, from: file)
         let s = split
         let r = trainer.evaluate(s, windows: windows > 0 ? windows : nil)
-        var out: [(String, JSONValue)] = [("checkpoint", .string(checkpoint)), ("corpus", .string(corpus.name)), ("split", .string(split.rawValue)),
-                                          ("tokens", .int(r.tokens)), ("loss", .double(r.loss)), (corpus.metricName, .double(corpus.metric(loss: r.loss)))]
+        var out: [(String, JSONValue)] = [
+            ("checkpoint", .string(checkpoint)), ("corpus", .string(corpus.name)), ("split", .string(split.rawValue)),
+            ("tokens", .int(r.tokens)), ("loss", .double(r.loss)), (corpus.metricName, .double(corpus.metric(loss: r.loss))),
+        ]
         if let f = corpus.floor[s] { out.append(("floor_loss", .double(f))) }
         print(JSONText.object(out))
     }

@@ -8,11 +8,11 @@ struct Grads: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Loss and every parameter's gradient for one batch, written as safetensors (parity with other frameworks).",
         discussion: """
-        The token file is a safetensors file with an I32 (or I64) tensor `tokens` of shape [B, S+1]: inputs are \
-        columns 0..S-1, targets columns 1..S. The checkpoint may come from another program: sizes follow from the \
-        tensor shapes; heads, top_k, router, router_bias, expert and balance_coef come from --config / --set \
-        (or from the checkpoint's own metadata when rmoe wrote it). Prints {"loss", "ce", "balance", ...} as one JSON line.
-        """)
+            The token file is a safetensors file with an I32 (or I64) tensor `tokens` of shape [B, S+1]: inputs are \
+            columns 0..S-1, targets columns 1..S. The checkpoint may come from another program: sizes follow from the \
+            tensor shapes; heads, top_k, router, router_bias, expert and balance_coef come from --config / --set \
+            (or from the checkpoint's own metadata when rmoe wrote it). Prints {"loss", "ce", "balance", ...} as one JSON line.
+            """)
 
     @Option(help: "Model checkpoint (safetensors, F32 or F64 tensors under the parameter names).") var checkpoint: String
     @Option(help: "Token file (safetensors with an integer tensor `tokens` [B, S+1]).") var tokens: String
@@ -23,7 +23,9 @@ struct Grads: ParsableCommand {
     @Flag(help: "Compute in Double instead of Float.") var double = false
 
     func validate() throws {
-        guard (0...Runtime.maxThreads).contains(threads) else { throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)") }
+        guard (0...Runtime.maxThreads).contains(threads) else {
+            throw ValidationError("--threads \(threads) must be between 0 (every core) and \(Runtime.maxThreads)")
+        }
     }
 
     func run() throws {
@@ -62,9 +64,11 @@ struct Grads: ParsableCommand {
         let loss = m.forward(training: true)
         m.backward()
         let balance = cfg.model.balanceCoef * m.lastBalance
-        let fields: [(String, JSONValue)] = [("loss", .double(loss)), ("ce", .double(m.lastCrossEntropy)),
-                                             ("balance", .double(balance)), ("balance_sum", .double(m.lastBalance)),
-                                             ("router", .string(cfg.model.router)), ("tokens", .int(m.lastCountedTokens))]
+        let fields: [(String, JSONValue)] = [
+            ("loss", .double(loss)), ("ce", .double(m.lastCrossEntropy)),
+            ("balance", .double(balance)), ("balance_sum", .double(m.lastBalance)),
+            ("router", .string(cfg.model.router)), ("tokens", .int(m.lastCountedTokens)),
+        ]
         var md: [String: String] = ["config": cfg.jsonText]
         for (k, v) in fields { md[k] = v.plainText }
         try Checkpoint.saveModel(m.grads, to: out, metadata: md)

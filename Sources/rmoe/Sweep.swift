@@ -8,11 +8,11 @@ struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a grid of runs (routers x seeds x overrides) from a preset or a sweep file; resumable.",
         discussion: """
-        Presets: smoke, main, ablation-bytes, ablation-words, depth, recurrence (`--list`, `--show NAME`). Output goes to \
-        results/<name>/ unless --out says otherwise. Kill it at any moment and start it again: finished runs are skipped, \
-        the interrupted one resumes from its last checkpoint. `--shard i/n` runs the i-th of n slices (several processes \
-        or machines can share a sweep folder); `--report DIR` rebuilds summary.csv, table.md and plots/ from the complete runs.
-        """)
+            Presets: smoke, main, ablation-bytes, ablation-words, depth, recurrence (`--list`, `--show NAME`). Output goes to \
+            results/<name>/ unless --out says otherwise. Kill it at any moment and start it again: finished runs are skipped, \
+            the interrupted one resumes from its last checkpoint. `--shard i/n` runs the i-th of n slices (several processes \
+            or machines can share a sweep folder); `--report DIR` rebuilds summary.csv, table.md and plots/ from the complete runs.
+            """)
 
     @Argument(help: "Preset name or sweep file.") var sweep: String?
     @Option(help: "Output folder (default results/<name>).") var out: String?
@@ -51,8 +51,9 @@ struct Sweep: ParsableCommand {
         guard let sweep else { throw ValidationError("give a preset or sweep file, or --report DIR, --show NAME, --list") }
         let spec = try Presets.load(sweep)
         let dir = out ?? "results/\(spec.name)"
-        let runner = try SweepRunner(spec: spec, out: dir, overrides: assignments, shard: try shard.map(Shard.parse),
-                                     dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet))
+        let runner = try SweepRunner(
+            spec: spec, out: dir, overrides: assignments, shard: try shard.map(Shard.parse),
+            dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet))
         if analyze || analyzeOnly { runner.analyzeTokens = analyzeTokens }
         runner.trainRuns = !analyzeOnly
         do {

@@ -8,13 +8,13 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train one model; writes config.json, metrics.jsonl, checkpoints and final.json to the run folder.",
         discussion: """
-        Resume an interrupted run with `rmoe train --resume DIR`: it continues bitwise as if never stopped. A resumed \
-        run may change only its length (--steps), --threads, the logging, evaluation and checkpoint intervals, keep_steps \
-        and the final evaluation; the saved state must belong to the run. A larger --steps extends even a finished run: \
-        under the constant schedule bitwise as a run planned that long; a cosine run keeps its first horizon \
-        (schedule_steps), so its learning rate stays at lr_min past it. A run whose loss, gradient or parameters become \
-        non-finite stops with exit code 1, keeps its last finite checkpoint and is marked diverged in final.json.
-        """)
+            Resume an interrupted run with `rmoe train --resume DIR`: it continues bitwise as if never stopped. A resumed \
+            run may change only its length (--steps), --threads, the logging, evaluation and checkpoint intervals, keep_steps \
+            and the final evaluation; the saved state must belong to the run. A larger --steps extends even a finished run: \
+            under the constant schedule bitwise as a run planned that long; a cosine run keeps its first horizon \
+            (schedule_steps), so its learning rate stays at lr_min past it. A run whose loss, gradient or parameters become \
+            non-finite stops with exit code 1, keeps its last finite checkpoint and is marked diverged in final.json.
+            """)
 
     @OptionGroup var options: ConfigOptions
     @OptionGroup var data: DataOptions
@@ -83,8 +83,9 @@ struct Train: ParsableCommand {
 
 enum Report {
     static func summaryLine(_ r: RunResult, corpus: Corpus, dir: String) -> String {
-        var s = String(format: "done: %d steps in %@ (%@ tok/s); valid loss %.4f, %@ %.4f", r.steps, formatDuration(r.trainSeconds),
-                       formatCount(r.tokensPerSecond), r.validLoss, r.metricName, r.validMetric)
+        var s = String(
+            format: "done: %d steps in %@ (%@ tok/s); valid loss %.4f, %@ %.4f", r.steps, formatDuration(r.trainSeconds),
+            formatCount(r.tokensPerSecond), r.validLoss, r.metricName, r.validMetric)
         if !r.testLoss.isNaN { s += String(format: "; test loss %.4f, %@ %.4f", r.testLoss, r.metricName, r.testMetric) }
         if let f = r.testFloor ?? r.validFloor {
             s += String(format: "; floor %.4f nats (%.4f bits), gap %.4f nats", f, f / M_LN2, (r.testLoss.isNaN ? r.validLoss : r.testLoss) - f)

@@ -156,7 +156,7 @@ func ropeTables(S: Int, hd: Int, theta: Double = 10000) -> (cos: [Double], sin: 
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("The gradient checker itself")

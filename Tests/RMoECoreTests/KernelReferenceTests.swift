@@ -15,8 +15,11 @@ struct KernelReferenceTests {
         return m
     }
 
-    @Test("gemm: all transposes, serial and tiled paths", arguments: [
-        (false, false), (false, true), (true, false), (true, true)])
+    @Test(
+        "gemm: all transposes, serial and tiled paths",
+        arguments: [
+            (false, false), (false, true), (true, false), (true, true),
+        ])
     func gemm(trans: (Bool, Bool)) {
         let (ta, tb) = trans
         // (M, N, K): small (serial), tall (row tiles), wide (column tiles), odd sizes.
@@ -138,8 +141,9 @@ struct KernelReferenceTests {
             let g = rng.array(100)
             let (lr, b1, b2, eps, wd) = (1e-2, 0.9, 0.999, 1e-8, 0.1)
             Ref.adamw(p: &pr, m: &mr, v: &vr, g: g, lr: lr, b1: b1, b2: b2, eps: eps, wd: wd, step: step)
-            Double.adamw(&p, &m, &v, g, 100, lr: lr, beta1: b1, beta2: b2, eps: eps, weightDecay: wd,
-                         biasCorrection1: 1 - pow(b1, Double(step)), biasCorrection2: 1 - pow(b2, Double(step)))
+            Double.adamw(
+                &p, &m, &v, g, 100, lr: lr, beta1: b1, beta2: b2, eps: eps, weightDecay: wd,
+                biasCorrection1: 1 - pow(b1, Double(step)), biasCorrection2: 1 - pow(b2, Double(step)))
         }
         #expect(Self.maxRelDiff(p, pr) < 1e-14)
     }
@@ -167,7 +171,7 @@ struct KernelReferenceTests {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import CKernels
 func rk_expf_scalar_wrapper(_ x: Float) -> Float { rk_expf_scalar(x) }

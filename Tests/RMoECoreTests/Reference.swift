@@ -4,8 +4,10 @@ import Foundation
 /// from the formulas in the kernels' doc comments. Fast kernels are compared with these.
 enum Ref {
     /// C[M,N] = alpha op(A) op(B) + beta C (row-major).
-    static func gemm(_ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Double, _ A: [Double], _ lda: Int,
-                     _ B: [Double], _ ldb: Int, _ beta: Double, _ C: inout [Double], _ ldc: Int) {
+    static func gemm(
+        _ ta: Bool, _ tb: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Double, _ A: [Double], _ lda: Int,
+        _ B: [Double], _ ldb: Int, _ beta: Double, _ C: inout [Double], _ ldc: Int
+    ) {
         for i in 0..<M {
             for j in 0..<N {
                 var s = 0.0
@@ -101,8 +103,10 @@ enum Ref {
         return (losses, grad)
     }
 
-    static func adamw(p: inout [Double], m: inout [Double], v: inout [Double], g: [Double], lr: Double, b1: Double,
-                      b2: Double, eps: Double, wd: Double, step: Int) {
+    static func adamw(
+        p: inout [Double], m: inout [Double], v: inout [Double], g: [Double], lr: Double, b1: Double,
+        b2: Double, eps: Double, wd: Double, step: Int
+    ) {
         let bc1 = 1 - pow(b1, Double(step)), bc2 = 1 - pow(b2, Double(step))
         for i in 0..<p.count {
             p[i] *= 1 - lr * wd

@@ -22,8 +22,10 @@ private func le(_ values: [Float]) -> [UInt8] {
 }
 
 /// Expects `body` to throw a one-line RMoEError whose message contains every phrase.
-private func expectFailure(_ phrases: String..., sourceLocation: SourceLocation = #_sourceLocation,
-                           _ body: () throws -> Void) {
+private func expectFailure(
+    _ phrases: String..., sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
     do {
         try body()
         Issue.record("expected an RMoEError containing \(phrases)", sourceLocation: sourceLocation)
@@ -111,10 +113,13 @@ private func sampleWriter() -> SafeTensorsWriter {
 @Test func readsFileLaidOutLikePythonSafetensors() throws {
     // Header and data exactly as safetensors 0.8 `save_file` writes
     // {"w": float32 [[1, 2], [3, -0.5]], "ids": int32 [7, -1, 2]} with metadata {"format": "np"}.
-    let header = #"{"__metadata__":{"format":"np"},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"#
+    let header =
+        #"{"__metadata__":{"format":"np"},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"#
         + #""ids":{"dtype":"I32","shape":[3],"data_offsets":[16,28]}}       "#
-    let data: [UInt8] = [0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x40, 0x40, 0x00, 0x00, 0x00, 0xbf,
-                         0x07, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00]
+    let data: [UInt8] = [
+        0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x40, 0x40, 0x00, 0x00, 0x00, 0xbf,
+        0x07, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00,
+    ]
     let bytes = rawFile(header, data)
     #expect(Array(bytes[0..<8]) == [152, 0, 0, 0, 0, 0, 0, 0])
     let file = try SafeTensorsFile.parse(bytes: bytes, source: "py.safetensors")
@@ -131,7 +136,8 @@ private func sampleWriter() -> SafeTensorsWriter {
     let f16: [UInt8] = [0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b, 0x01, 0x00, 0x00, 0xfc]
     let i64: [UInt8] = [5, 0, 0, 0, 0, 0, 0, 0] + [0xfa] + [UInt8](repeating: 0xff, count: 7)
     let big: [UInt8] = [0, 0, 0, 0, 1, 0, 0, 0]  // 2^32
-    let header = #"{"b":{"dtype":"BF16","shape":[3],"data_offsets":[0,6]},"h":{"dtype":"F16","shape":[5],"data_offsets":[6,16]},"#
+    let header =
+        #"{"b":{"dtype":"BF16","shape":[3],"data_offsets":[0,6]},"h":{"dtype":"F16","shape":[5],"data_offsets":[6,16]},"#
         + #""i":{"dtype":"I64","shape":[2],"data_offsets":[16,32]},"big":{"dtype":"I64","shape":[1],"data_offsets":[32,40]}}"#
     let file = try SafeTensorsFile.parse(bytes: rawFile(header, bf16 + f16 + i64 + big), source: "mixed")
     #expect(file.names == ["b", "h", "i", "big"])
@@ -198,10 +204,14 @@ private func sampleWriter() -> SafeTensorsWriter {
         (#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, eight, "more than Int.max"),
         (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, [UInt8](repeating: 0, count: 4), "is truncated"),
         (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[1000000,1000008]}}"#, eight, "is truncated"),
-        (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
-         [UInt8](repeating: 0, count: 12), "overlap"),
-        (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
-         [UInt8](repeating: 0, count: 12), "hole of 4 bytes"),
+        (
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+            [UInt8](repeating: 0, count: 12), "overlap"
+        ),
+        (
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+            [UInt8](repeating: 0, count: 12), "hole of 4 bytes"
+        ),
         (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, eight, "hole of 4 bytes"),
         (#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, eight, "4 trailing bytes"),
         (#"{"__metadata__":{"k":1}}"#, [], "not a string"),

@@ -80,8 +80,10 @@ private func gzip(_ data: [UInt8], level: Int) throws -> [UInt8] {
 }
 
 /// A small gzip file from raw DEFLATE bytes, with the optional header fields.
-private func handGzip(deflate: [UInt8], payload: [UInt8], extra: [UInt8]? = nil, name: String? = nil,
-                      comment: String? = nil, headerCRC: Bool = false) -> [UInt8] {
+private func handGzip(
+    deflate: [UInt8], payload: [UInt8], extra: [UInt8]? = nil, name: String? = nil,
+    comment: String? = nil, headerCRC: Bool = false
+) -> [UInt8] {
     var flags: UInt8 = 0
     if headerCRC { flags |= 2 }
     if extra != nil { flags |= 4 }
@@ -123,7 +125,8 @@ struct CompressionTests {
         #expect(MD5.hex(MD5.hash(fox)) == "9e107d9d372bb6826bd81d3542a419d6")
         #expect(SHA1.hex(SHA1.hash([])) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
         #expect(SHA1.hex(SHA1.hash(ascii("abc"))) == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(SHA1.hex(SHA1.hash(ascii("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")))
+        #expect(
+            SHA1.hex(SHA1.hash(ascii("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")))
                 == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
 
         // One million 'a', fed in uneven pieces that straddle block boundaries.
@@ -180,8 +183,9 @@ struct CompressionTests {
         #expect(try Inflate.decompress([0x03, 0x00]) == [])  // a final, empty fixed-Huffman block
         let plain = handGzip(deflate: deflate, payload: part1 + part2)
         #expect(try Gzip.decompress(plain) == part1 + part2)
-        let full = handGzip(deflate: deflate, payload: part1 + part2, extra: [1, 2, 3, 4, 5], name: "x.txt",
-                            comment: "a comment", headerCRC: true)
+        let full = handGzip(
+            deflate: deflate, payload: part1 + part2, extra: [1, 2, 3, 4, 5], name: "x.txt",
+            comment: "a comment", headerCRC: true)
         #expect(try Gzip.decompress(full) == part1 + part2)
         var badHeader = full
         badHeader[12] ^= 0xFF  // inside FEXTRA, covered by the header CRC
@@ -196,22 +200,23 @@ struct CompressionTests {
         var g = TestBytes(3)
         let stored = g.text(20_000), deflated = g.text(60_000) + g.repetitive(40_000)
         let script = """
-        import sys, zipfile
-        data = sys.stdin.buffer.read()
-        n = int(sys.argv[1])
-        class Unseekable:
-            def __init__(self, f): self.f = f
-            def write(self, b): return self.f.write(b)
-            def flush(self): self.f.flush()
-        out = sys.stdout.buffer if sys.argv[2] == 'seekable' else Unseekable(sys.stdout.buffer)
-        with zipfile.ZipFile(out, 'w') as z:
-            z.writestr('dir/', b'')
-            z.writestr(zipfile.ZipInfo('stored.txt'), data[:n], compress_type=zipfile.ZIP_STORED)
-            z.writestr('deflated.bin', data[n:], compress_type=zipfile.ZIP_DEFLATED)
-        """
+            import sys, zipfile
+            data = sys.stdin.buffer.read()
+            n = int(sys.argv[1])
+            class Unseekable:
+                def __init__(self, f): self.f = f
+                def write(self, b): return self.f.write(b)
+                def flush(self): self.f.flush()
+            out = sys.stdout.buffer if sys.argv[2] == 'seekable' else Unseekable(sys.stdout.buffer)
+            with zipfile.ZipFile(out, 'w') as z:
+                z.writestr('dir/', b'')
+                z.writestr(zipfile.ZipInfo('stored.txt'), data[:n], compress_type=zipfile.ZIP_STORED)
+                z.writestr('deflated.bin', data[n:], compress_type=zipfile.ZIP_DEFLATED)
+            """
         for mode in ["seekable", "unseekable"] {
-            let zip = try runTool("/usr/bin/env", ["python3", "-c", script, "\(stored.count)", mode],
-                                  input: stored + deflated)
+            let zip = try runTool(
+                "/usr/bin/env", ["python3", "-c", script, "\(stored.count)", mode],
+                input: stored + deflated)
             #expect(try Zip.entryNames(zip) == ["dir/", "stored.txt", "deflated.bin"])
             #expect(try Zip.extract(zip) == stored, "first file entry, \(mode)")
             #expect(try Zip.extract(zip, entry: "deflated.bin") == deflated, "deflated.bin, \(mode)")

@@ -56,7 +56,7 @@ struct CorpusTests {
         // The mean log-loss of the sample under the source approaches its floor (entropy rate).
         let rate = s.negativeLogLikelihood(sample) / Double(n)
         let floor = s.protocolFloor(sample, seqLen: 64)
-        #expect(floor >= rate - 0.01)   // a window has less context than the stream
+        #expect(floor >= rate - 0.01)  // a window has less context than the stream
     }
 
     @Test("the same seed gives the same corpus; another seed another")

@@ -10,13 +10,15 @@ struct MoETests {
     /// Every registered router: a new router is covered by every table-driven test here without an edit.
     static let routers = Routers.names
 
-    static func moeModel(_ router: String, expert: String = "swiglu", bias: Bool = true, seed: UInt64 = 1,
-                         layers: Int = 2, residual: String = "own", cosineForm: String = "paper",
-                         adjust: (inout ModelConfig) -> Void = { _ in }) throws -> LanguageModel<Double> {
+    static func moeModel(
+        _ router: String, expert: String = "swiglu", bias: Bool = true, seed: UInt64 = 1,
+        layers: Int = 2, residual: String = "own", cosineForm: String = "paper",
+        adjust: (inout ModelConfig) -> Void = { _ in }
+    ) throws -> LanguageModel<Double> {
         var c = ModelFixtures.tiny(layers: layers, router: router)
         c.expert = ExpertKind(rawValue: expert)!
         c.routerBias = bias
-        c.balanceCoef = 0.05      // large enough that its gradient matters in the check
+        c.balanceCoef = 0.05  // large enough that its gradient matters in the check
         c[RMoERouter.alpha] = 0.7
         c[RMoERouter.npResidual] = NPResidual(rawValue: residual)!
         c[SMoEMLPRouter.mlpDim] = 7; c[XMoERouter.dim] = 3; c[HyperRouter.hyperDim] = 5; c[CosineRouter.form] = CosineForm(rawValue: cosineForm)!
@@ -47,14 +49,18 @@ struct MoETests {
         if router == "random" { #expect(m.layout.specs.contains { !$0.trainable }) }
     }
 
-    @Test("ReLU experts with biases, routers without biases, accumulated np residual, three layers",
-          arguments: [("smoe", "relu", false, "own"), ("rmoe", "relu", true, "own"), ("rmoe", "swiglu", false, "own"),
-                      ("rmoe-np-r", "swiglu", true, "accumulated"), ("cosine-code", "swiglu", true, "own"),
-                      ("xmoe-code", "relu", true, "own"), ("smoe-mlp", "swiglu", false, "own")])
+    @Test(
+        "ReLU experts with biases, routers without biases, accumulated np residual, three layers",
+        arguments: [
+            ("smoe", "relu", false, "own"), ("rmoe", "relu", true, "own"), ("rmoe", "swiglu", false, "own"),
+            ("rmoe-np-r", "swiglu", true, "accumulated"), ("cosine-code", "swiglu", true, "own"),
+            ("xmoe-code", "relu", true, "own"), ("smoe-mlp", "swiglu", false, "own"),
+        ])
     func variants(args: (String, String, Bool, String)) throws {
         let router = args.0.replacingOccurrences(of: "-code", with: "")
-        let m = try Self.moeModel(router, expert: args.1, bias: args.2, layers: 3, residual: args.3,
-                                  cosineForm: args.0.hasSuffix("-code") ? "code" : "paper")
+        let m = try Self.moeModel(
+            router, expert: args.1, bias: args.2, layers: 3, residual: args.3,
+            cosineForm: args.0.hasSuffix("-code") ? "code" : "paper")
         let worst = ModelFixtures.worstGradientError(m)
         #expect(worst.error < 1e-6, "\(args): \(worst)")
     }
@@ -158,10 +164,13 @@ struct MoETests {
         #expect(try run(threads: 1) == run(threads: 2))
     }
 
-    @Test("router parameter counts at the medium size equal docs/routers.md 2.10", arguments: [
-        ("smoe", true, 45_184), ("random", true, 45_184), ("rmoe", true, 477_056), ("rmoe-np", true, 477_056),
-        ("rmoe-rnn", true, 411_008), ("rmoe", false, 477_056 - 8 * (128 + 16)),
-        ("smoe-mlp", true, 755_840), ("cosine", true, 45_056 + 8), ("xmoe", true, 47_104 + 8), ("hyper", true, 12_338_048)])
+    @Test(
+        "router parameter counts at the medium size equal docs/routers.md 2.10",
+        arguments: [
+            ("smoe", true, 45_184), ("random", true, 45_184), ("rmoe", true, 477_056), ("rmoe-np", true, 477_056),
+            ("rmoe-rnn", true, 411_008), ("rmoe", false, 477_056 - 8 * (128 + 16)),
+            ("smoe-mlp", true, 755_840), ("cosine", true, 45_056 + 8), ("xmoe", true, 47_104 + 8), ("hyper", true, 12_338_048),
+        ])
     func parameterCounts(args: (String, Bool, Int)) {
         var c = ModelConfig()
         c.dModel = 352; c.experts = 16; c.layers = 8; c[RMoERouter.routerDim] = 128; c.topK = 2; c.expertWidth = 352

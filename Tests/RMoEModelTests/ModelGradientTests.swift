@@ -5,8 +5,11 @@ import RMoETestSupport
 
 @Suite("Whole-model gradient (finite differences, Double)")
 struct ModelGradientTests {
-    @Test("every parameter of a tiny dense model", arguments: [
-        ModelFixtures.tiny(), ModelFixtures.tiny(d: 12, layers: 3, heads: 3, ffn: 8, seqLen: 7, batch: 1)])
+    @Test(
+        "every parameter of a tiny dense model",
+        arguments: [
+            ModelFixtures.tiny(), ModelFixtures.tiny(d: 12, layers: 3, heads: 3, ffn: 8, seqLen: 7, batch: 1),
+        ])
     func denseModel(config: ModelConfig) throws {
         let m = try LanguageModel<Double>(config: config)
         m.initialize(seed: 1)

@@ -12,7 +12,7 @@ import RMoETestSupport
 struct RouterGradientTests {
     final class Chain {
         let config: ModelConfig
-        let model: LanguageModel<Double>      // holds the parameter and gradient slabs
+        let model: LanguageModel<Double>  // holds the parameter and gradient slabs
         let pool = BufferPool()
         let shared: AnyObject?
         let routers: [any RouterLayer<Double>]
@@ -29,8 +29,10 @@ struct RouterGradientTests {
             shared = sh
             let ctx = ForwardContext()
             routers = (0..<c.layers).map { l in
-                family.make(RouterEnvironment(config: c, layer: l, params: m.params, grads: m.grads,
-                                              buffers: buffers, shared: sh, context: ctx, tokenIds: UnsafePointer(m.tokens)))
+                family.make(
+                    RouterEnvironment(
+                        config: c, layer: l, params: m.params, grads: m.grads,
+                        buffers: buffers, shared: sh, context: ctx, tokenIds: UnsafePointer(m.tokens)))
             }
             let (t, e, layers) = (c.batch * c.seqLen, c.experts, c.layers)
             T = t; d = c.dModel; E = e; L = layers
@@ -107,7 +109,9 @@ struct RouterGradientTests {
         }
         // Inputs.
         var x = chain.x
-        let wx = finiteDifferenceError(&x, analytic: dx) { v in chain.x = v; return chain.loss() }
+        let wx = finiteDifferenceError(&x, analytic: dx) { v in
+            chain.x = v; return chain.loss()
+        }
         chain.x = x
         #expect(wx.error < 1e-6, "\(router) dx: \(wx)")
         // A router with tensors reads x (its gradient reaches x); one without (hash) routes by token id alone.
@@ -137,15 +141,17 @@ struct RouterGradientTests {
     }
 
     /// One MoE layer alone (layer 0 of a model's slabs): loss = <c, MoE(x)> + coef * balance.
-    @Test("the MoE layer alone: x, every expert tensor and the router (finite differences)",
-          arguments: [("smoe", "swiglu"), ("smoe", "relu"), ("rmoe", "swiglu"), ("xmoe", "relu"), ("smoe-mlp", "swiglu")])
+    @Test(
+        "the MoE layer alone: x, every expert tensor and the router (finite differences)",
+        arguments: [("smoe", "swiglu"), ("smoe", "relu"), ("rmoe", "swiglu"), ("xmoe", "relu"), ("smoe-mlp", "swiglu")])
     func moeLayer(args: (String, String)) throws {
         let m = try MoETests.moeModel(args.0, expert: args.1, layers: 1)
         let c = m.config, pool = BufferPool()
         let family = try #require(Routers.family(of: c.router))
-        let layer = MoELayer<Double>(layer: 0, config: c, params: m.params, grads: m.grads, pool: pool,
-                                     shared: family.makeShared(c, buffers: pool, scalar: Double.self), context: ForwardContext(),
-                                     tokenIds: UnsafePointer(m.tokens), routerClock: Stopwatch(), scratch: MoELayer<Double>.Scratch(c, pool))
+        let layer = MoELayer<Double>(
+            layer: 0, config: c, params: m.params, grads: m.grads, pool: pool,
+            shared: family.makeShared(c, buffers: pool, scalar: Double.self), context: ForwardContext(),
+            tokenIds: UnsafePointer(m.tokens), routerClock: Stopwatch(), scratch: MoELayer<Double>.Scratch(c, pool))
         let T = c.batch * c.seqLen, d = c.dModel, coef = 0.3
         var rng = Xoshiro256(seed: 23)
         var x = (0..<(T * d)).map { _ in rng.normal() }
@@ -174,7 +180,9 @@ struct RouterGradientTests {
             let p = m.params.pointer(at: pos)
             let analytic = Array(UnsafeBufferPointer(start: m.grads.pointer(at: pos), count: spec.count))
             var v = Array(UnsafeBufferPointer(start: p, count: spec.count))
-            let w = finiteDifferenceError(&v, analytic: analytic) { v in p.update(from: v, count: v.count); return loss(x) }
+            let w = finiteDifferenceError(&v, analytic: analytic) { v in
+                p.update(from: v, count: v.count); return loss(x)
+            }
             p.update(from: v, count: v.count)
             #expect(w.error < 1e-6, "\(args) \(spec.name): \(w)")
             checked += 1

@@ -39,10 +39,10 @@ struct AnalysisTests {
     @Test("binning: numpy digitize(p, linspace(0, 1, 100)), including exactly 1.0")
     func binning() {
         #expect(RoutingMetrics.bin(0) == 1)
-        #expect(RoutingMetrics.bin(0.0101) == 1)           // 1/99 = 0.010101..., so 0.0101 < edge 1
+        #expect(RoutingMetrics.bin(0.0101) == 1)  // 1/99 = 0.010101..., so 0.0101 < edge 1
         #expect(RoutingMetrics.bin(0.0102) == 2)
-        #expect(RoutingMetrics.bin(1.0 / 99) == 2)          // exactly on edge 1
-        #expect(RoutingMetrics.bin(0.5) == 50)              // 49/99 = 0.4949 <= 0.5 < 50/99
+        #expect(RoutingMetrics.bin(1.0 / 99) == 2)  // exactly on edge 1
+        #expect(RoutingMetrics.bin(0.5) == 50)  // 49/99 = 0.4949 <= 0.5 < 50/99
         #expect(RoutingMetrics.bin(0.999999) == 99)
         #expect(RoutingMetrics.bin(1.0) == 100)
         #expect(RoutingMetrics.bin(-0.1) == 0)

@@ -23,10 +23,12 @@ struct BadInputTests {
 
     /// A tiny synthetic training run into `run/`, plus `extra` arguments.
     static func train(_ extra: [String]) -> [String] {
-        ["train", "--corpus", "synthetic", "--steps", "4", "--layers", "1", "--d-model", "16", "--heads", "2", "--seq-len", "16",
-         "--batch", "2", "--set", "experts=4", "--set", "top_k=2", "--set", "expert_width=8", "--set", "synthetic_train_tokens=5000",
-         "--set", "synthetic_eval_tokens=1000", "--set", "checkpoint_every=2", "--set", "log_every=2", "--set", "eval_every=2",
-         "--out", "run", "--quiet"] + extra
+        [
+            "train", "--corpus", "synthetic", "--steps", "4", "--layers", "1", "--d-model", "16", "--heads", "2", "--seq-len", "16",
+            "--batch", "2", "--set", "experts=4", "--set", "top_k=2", "--set", "expert_width=8", "--set", "synthetic_train_tokens=5000",
+            "--set", "synthetic_eval_tokens=1000", "--set", "checkpoint_every=2", "--set", "log_every=2", "--set", "eval_every=2",
+            "--out", "run", "--quiet",
+        ] + extra
     }
 
     static func write(_ path: String, _ text: String) throws {
@@ -35,7 +37,10 @@ struct BadInputTests {
 
     /// A sweep file with the given routers and seeds.
     static func sweep(_ dir: String, routers: String = #"["smoe"]"#, seeds: String = "[1]", extra: String = "") throws {
-        try write(dir + "/sweep.json", #"{"name": "bad", "base": {"corpus": "synthetic", "steps": 2, "layers": 1, "d_model": 16, "heads": 2, "seq_len": 16, "batch": 2, "synthetic_train_tokens": 5000, "synthetic_eval_tokens": 1000}, "routers": "# + routers + #", "seeds": "# + seeds + extra + "}")
+        try write(
+            dir + "/sweep.json",
+            #"{"name": "bad", "base": {"corpus": "synthetic", "steps": 2, "layers": 1, "d_model": 16, "heads": 2, "seq_len": 16, "batch": 2, "synthetic_train_tokens": 5000, "synthetic_eval_tokens": 1000}, "routers": "#
+                + routers + #", "seeds": "# + seeds + extra + "}")
     }
 
     /// A checkpoint whose metadata config asks for a model of about 100 TB.
@@ -76,71 +81,92 @@ struct BadInputTests {
         Case(input: "`--set expert_width=2^50`", args: train(["--set", "expert_width=1125899906842624"]), expect: "expert_width"),
         Case(input: "`--set synthetic_train_tokens=1e14`", args: train(["--set", "synthetic_train_tokens=1e14"]), expect: "synthetic_train_tokens"),
         Case(input: "`train --threads 3000000000`", args: train(["--threads", "3000000000"]), expect: "threads"),
-        Case(input: "`eval` of a checkpoint whose config needs ~100 TB", args: ["eval", "--checkpoint", "huge.safetensors"],
-             setup: { d, _ in try hugeCheckpoint(d) }, expect: "needs"),
-        Case(input: "`analyze` of the same checkpoint", args: ["analyze", "--checkpoint", "huge.safetensors", "--out", "an"],
-             setup: { d, _ in try hugeCheckpoint(d) }, expect: "needs"),
-        Case(input: "`grads` on a foreign checkpoint with a 0-d `tok_emb.weight`",
-             args: ["grads", "--checkpoint", "foreign.safetensors", "--tokens", "tokens.safetensors", "--out", "g.safetensors"],
-             setup: { d, _ in try foreign(d, shape: []) }, expect: "tok_emb.weight"),
-        Case(input: "`grads` on a foreign checkpoint with a [2^40, 0] `tok_emb.weight`",
-             args: ["grads", "--checkpoint", "foreign.safetensors", "--tokens", "tokens.safetensors", "--out", "g.safetensors"],
-             setup: { d, _ in try foreign(d, shape: [1 << 40, 0]) }, expect: "tok_emb.weight"),
-        Case(input: "`train --resume` of a train-state with step -3", args: ["train", "--resume", "run", "--quiet"],
-             setup: { d, b in
-                 try run(b, train(["--set", "checkpoint_every=2"]).map { $0 == "4" ? "2" : $0 }, in: d)
-                 try FileManager.default.removeItem(atPath: d + "/run/final.json")
-                 try patchMetadata(d + "/run/train-state.safetensors", ["step": "-3", "optimizer_updates": "-3"])
-             }, expect: "step"),
+        Case(
+            input: "`eval` of a checkpoint whose config needs ~100 TB", args: ["eval", "--checkpoint", "huge.safetensors"],
+            setup: { d, _ in try hugeCheckpoint(d) }, expect: "needs"),
+        Case(
+            input: "`analyze` of the same checkpoint", args: ["analyze", "--checkpoint", "huge.safetensors", "--out", "an"],
+            setup: { d, _ in try hugeCheckpoint(d) }, expect: "needs"),
+        Case(
+            input: "`grads` on a foreign checkpoint with a 0-d `tok_emb.weight`",
+            args: ["grads", "--checkpoint", "foreign.safetensors", "--tokens", "tokens.safetensors", "--out", "g.safetensors"],
+            setup: { d, _ in try foreign(d, shape: []) }, expect: "tok_emb.weight"),
+        Case(
+            input: "`grads` on a foreign checkpoint with a [2^40, 0] `tok_emb.weight`",
+            args: ["grads", "--checkpoint", "foreign.safetensors", "--tokens", "tokens.safetensors", "--out", "g.safetensors"],
+            setup: { d, _ in try foreign(d, shape: [1 << 40, 0]) }, expect: "tok_emb.weight"),
+        Case(
+            input: "`train --resume` of a train-state with step -3", args: ["train", "--resume", "run", "--quiet"],
+            setup: { d, b in
+                try run(b, train(["--set", "checkpoint_every=2"]).map { $0 == "4" ? "2" : $0 }, in: d)
+                try FileManager.default.removeItem(atPath: d + "/run/final.json")
+                try patchMetadata(d + "/run/train-state.safetensors", ["step": "-3", "optimizer_updates": "-3"])
+            }, expect: "step"),
         Case(input: "`--set lr=1e30 --set grad_clip=0` (divergence)", args: train(["--set", "lr=1e30", "--set", "grad_clip=0"]), expect: "diverged"),
-        Case(input: "WikiText-2 with an empty valid split", args: ["train", "--corpus", "wikitext2-bytes", "--data-dir", "data", "--steps", "2",
-                                                                     "--layers", "1", "--d-model", "16", "--heads", "2", "--seq-len", "16", "--batch", "2", "--out", "run"],
-             setup: { d, _ in
-                 try FileManager.default.createDirectory(atPath: d + "/data/wikitext-2", withIntermediateDirectories: true)
-                 try write(d + "/data/wikitext-2/wiki.train.tokens", String(repeating: "some training text. ", count: 100))
-                 try write(d + "/data/wikitext-2/wiki.valid.tokens", "")
-                 try write(d + "/data/wikitext-2/wiki.test.tokens", String(repeating: "test text. ", count: 20))
-             }, expect: "valid split"),
-        Case(input: "sweep router label `../../X`", args: ["sweep", "sweep.json", "--out", "sw", "--quiet"],
-             setup: { d, _ in try sweep(d, routers: #"[{"label": "../../X", "router": "smoe"}]"#) }, expect: "label"),
-        Case(input: "sweep seeds `[\"a\", 2]`", args: ["sweep", "sweep.json", "--out", "sw", "--quiet"],
-             setup: { d, _ in try sweep(d, seeds: #"["a", 2]"#) }, expect: "seed"),
-        Case(input: "sweep seeds `[1.7]`", args: ["sweep", "sweep.json", "--out", "sw", "--quiet"],
-             setup: { d, _ in try sweep(d, seeds: "[1.7]") }, expect: "seed"),
-        Case(input: "sweep whose grid gives two runs one id (`lr: [0.001, \"0.001\"]`)", args: ["sweep", "sweep.json", "--out", "sw", "--quiet"],
-             setup: { d, _ in try sweep(d, extra: #", "grid": {"lr": [0.001, "0.001"]}"#) }, expect: "runs/"),
-        Case(input: "config file with a duplicate key", args: train(["--config", "c.json"]),
-             setup: { d, _ in try write(d + "/c.json", #"{"lr": 0.001, "lr": 0.002}"#) }, expect: "duplicate key"),
-        Case(input: "config file with a trailing comma", args: train(["--config", "c.json"]),
-             setup: { d, _ in try write(d + "/c.json", #"{"lr": 0.001,}"#) }, expect: "trailing comma"),
-        Case(input: "config file with `\"steps\": 18446744073709551615`", args: train(["--config", "c.json"]),
-             setup: { d, _ in try write(d + "/c.json", #"{"steps": 18446744073709551615}"#) }, expect: "18446744073709551615"),
-        Case(input: "gzip bomb as `wiki.train.tokens.gz` (100 KB -> 105 MB)", args: ["train", "--corpus", "wikitext2-bytes", "--data-dir", "data", "--steps", "2", "--out", "run"],
-             setup: { d, _ in
-                 let w = d + "/data/wikitext-2"
-                 try FileManager.default.createDirectory(atPath: w, withIntermediateDirectories: true)
-                 FileManager.default.createFile(atPath: w + "/wiki.train.tokens", contents: Data(count: 105 << 20))
-                 let p = Process()
-                 p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                 p.arguments = ["gzip", "-9", "-f", w + "/wiki.train.tokens"]
-                 try p.run(); p.waitUntilExit()
-                 try write(w + "/wiki.valid.tokens", String(repeating: "valid text. ", count: 100))
-                 try write(w + "/wiki.test.tokens", String(repeating: "test text. ", count: 100))
-             }, expect: "wiki.train.tokens.gz"),
-        Case(input: "`train --resume` with a train-state of another config (layers 2 into layers 1)", args: ["train", "--resume", "run", "--quiet"],
-             setup: { d, b in
-                 try run(b, train([]), in: d)
-                 try run(b, train(["--layers", "2", "--out", "other"]), in: d)
-                 try FileManager.default.removeItem(atPath: d + "/run/final.json")
-                 try FileManager.default.removeItem(atPath: d + "/run/train-state.safetensors")
-                 try FileManager.default.copyItem(atPath: d + "/other/train-state.safetensors", toPath: d + "/run/train-state.safetensors")
-             }, expect: "config"),
-        Case(input: "`train --resume DIR --set lr=0.5`", args: ["train", "--resume", "run", "--set", "lr=0.5"],
-             setup: { d, b in try run(b, train([]), in: d) }, expect: "lr"),
+        Case(
+            input: "WikiText-2 with an empty valid split",
+            args: [
+                "train", "--corpus", "wikitext2-bytes", "--data-dir", "data", "--steps", "2",
+                "--layers", "1", "--d-model", "16", "--heads", "2", "--seq-len", "16", "--batch", "2", "--out", "run",
+            ],
+            setup: { d, _ in
+                try FileManager.default.createDirectory(atPath: d + "/data/wikitext-2", withIntermediateDirectories: true)
+                try write(d + "/data/wikitext-2/wiki.train.tokens", String(repeating: "some training text. ", count: 100))
+                try write(d + "/data/wikitext-2/wiki.valid.tokens", "")
+                try write(d + "/data/wikitext-2/wiki.test.tokens", String(repeating: "test text. ", count: 20))
+            }, expect: "valid split"),
+        Case(
+            input: "sweep router label `../../X`", args: ["sweep", "sweep.json", "--out", "sw", "--quiet"],
+            setup: { d, _ in try sweep(d, routers: #"[{"label": "../../X", "router": "smoe"}]"#) }, expect: "label"),
+        Case(
+            input: "sweep seeds `[\"a\", 2]`", args: ["sweep", "sweep.json", "--out", "sw", "--quiet"],
+            setup: { d, _ in try sweep(d, seeds: #"["a", 2]"#) }, expect: "seed"),
+        Case(
+            input: "sweep seeds `[1.7]`", args: ["sweep", "sweep.json", "--out", "sw", "--quiet"],
+            setup: { d, _ in try sweep(d, seeds: "[1.7]") }, expect: "seed"),
+        Case(
+            input: "sweep whose grid gives two runs one id (`lr: [0.001, \"0.001\"]`)", args: ["sweep", "sweep.json", "--out", "sw", "--quiet"],
+            setup: { d, _ in try sweep(d, extra: #", "grid": {"lr": [0.001, "0.001"]}"#) }, expect: "runs/"),
+        Case(
+            input: "config file with a duplicate key", args: train(["--config", "c.json"]),
+            setup: { d, _ in try write(d + "/c.json", #"{"lr": 0.001, "lr": 0.002}"#) }, expect: "duplicate key"),
+        Case(
+            input: "config file with a trailing comma", args: train(["--config", "c.json"]),
+            setup: { d, _ in try write(d + "/c.json", #"{"lr": 0.001,}"#) }, expect: "trailing comma"),
+        Case(
+            input: "config file with `\"steps\": 18446744073709551615`", args: train(["--config", "c.json"]),
+            setup: { d, _ in try write(d + "/c.json", #"{"steps": 18446744073709551615}"#) }, expect: "18446744073709551615"),
+        Case(
+            input: "gzip bomb as `wiki.train.tokens.gz` (100 KB -> 105 MB)",
+            args: ["train", "--corpus", "wikitext2-bytes", "--data-dir", "data", "--steps", "2", "--out", "run"],
+            setup: { d, _ in
+                let w = d + "/data/wikitext-2"
+                try FileManager.default.createDirectory(atPath: w, withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: w + "/wiki.train.tokens", contents: Data(count: 105 << 20))
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                p.arguments = ["gzip", "-9", "-f", w + "/wiki.train.tokens"]
+                try p.run(); p.waitUntilExit()
+                try write(w + "/wiki.valid.tokens", String(repeating: "valid text. ", count: 100))
+                try write(w + "/wiki.test.tokens", String(repeating: "test text. ", count: 100))
+            }, expect: "wiki.train.tokens.gz"),
+        Case(
+            input: "`train --resume` with a train-state of another config (layers 2 into layers 1)", args: ["train", "--resume", "run", "--quiet"],
+            setup: { d, b in
+                try run(b, train([]), in: d)
+                try run(b, train(["--layers", "2", "--out", "other"]), in: d)
+                try FileManager.default.removeItem(atPath: d + "/run/final.json")
+                try FileManager.default.removeItem(atPath: d + "/run/train-state.safetensors")
+                try FileManager.default.copyItem(atPath: d + "/other/train-state.safetensors", toPath: d + "/run/train-state.safetensors")
+            }, expect: "config"),
+        Case(
+            input: "`train --resume DIR --set lr=0.5`", args: ["train", "--resume", "run", "--set", "lr=0.5"],
+            setup: { d, b in try run(b, train([]), in: d) }, expect: "lr"),
         // Handled before this round.
         Case(input: "unknown field `--set lrr=1`", args: train(["--set", "lrr=1"]), expect: "unknown config field"),
-        Case(input: "`eval` of a file that is not safetensors", args: ["eval", "--checkpoint", "c.json"],
-             setup: { d, _ in try write(d + "/c.json", "{}") }, expect: "c.json"),
+        Case(
+            input: "`eval` of a file that is not safetensors", args: ["eval", "--checkpoint", "c.json"],
+            setup: { d, _ in try write(d + "/c.json", "{}") }, expect: "c.json"),
         Case(input: "`sweep --shard 3/2`", args: ["sweep", "smoke", "--shard", "3/2", "--out", "sw"], expect: "shard"),
         Case(input: "`train --resume` of a folder that is not a run", args: ["train", "--resume", "nothing"], expect: "not a run folder"),
     ]

@@ -21,8 +21,9 @@ struct CLITests {
     }
 
     @Test("missing corpus files") func missingCorpus() throws {
-        try Self.oneLineError(["train", "--corpus", "wikitext2-bytes", "--data-dir", "/nonexistent"], mentions: "WikiText-2 not found",
-                              env: ["RMOE_DATA": "/nonexistent"])
+        try Self.oneLineError(
+            ["train", "--corpus", "wikitext2-bytes", "--data-dir", "/nonexistent"], mentions: "WikiText-2 not found",
+            env: ["RMOE_DATA": "/nonexistent"])
     }
 
     @Test("bad --set") func badSet() throws {
@@ -37,9 +38,11 @@ struct CLITests {
     @Test("corrupt and truncated checkpoints") func corruptCheckpoint() throws {
         let dir = Fixtures.tempDir()
         // A real checkpoint, then damaged copies.
-        let r = try Fixtures.runCLI(["train", "--corpus", "synthetic", "--steps", "2", "--layers", "1", "--d-model", "16", "--heads", "2",
-                                     "--seq-len", "8", "--batch", "2", "--set", "log_every=1", "--set", "checkpoint_every=1",
-                                     "--set", "synthetic_train_tokens=2000", "--set", "synthetic_eval_tokens=500", "--out", dir + "/run", "--quiet"])
+        let r = try Fixtures.runCLI([
+            "train", "--corpus", "synthetic", "--steps", "2", "--layers", "1", "--d-model", "16", "--heads", "2",
+            "--seq-len", "8", "--batch", "2", "--set", "log_every=1", "--set", "checkpoint_every=1",
+            "--set", "synthetic_train_tokens=2000", "--set", "synthetic_eval_tokens=500", "--out", dir + "/run", "--quiet",
+        ])
         #expect(r.status == 0, "\(r.err)")
         let good = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/model.safetensors"))
         try good.prefix(good.count / 2).write(to: URL(fileURLWithPath: dir + "/truncated.safetensors"))
@@ -62,10 +65,13 @@ struct CLITests {
     func benchExperts() throws {
         try Self.oneLineError(["bench", "experts", "--experts", "8,x"], mentions: "--experts")
         try Self.oneLineError(["bench", "experts", "--experts", "2,8"], mentions: "top_k")
-        let tiny = ["--set", "d_model=16", "--set", "layers=1", "--set", "heads=2", "--set", "expert_width=8", "--set", "router_dim=8",
-                    "--set", "top_k=2", "--set", "seq_len=8", "--set", "batch=2"]
-        let r = try Fixtures.runCLI(["bench", "experts", "--experts", "2,4", "--threads", "1", "--reps", "1", "--json"] + tiny,
-                                    cwd: Fixtures.tempDir("cwd"))
+        let tiny = [
+            "--set", "d_model=16", "--set", "layers=1", "--set", "heads=2", "--set", "expert_width=8", "--set", "router_dim=8",
+            "--set", "top_k=2", "--set", "seq_len=8", "--set", "batch=2",
+        ]
+        let r = try Fixtures.runCLI(
+            ["bench", "experts", "--experts", "2,4", "--threads", "1", "--reps", "1", "--json"] + tiny,
+            cwd: Fixtures.tempDir("cwd"))
         #expect(r.status == 0, "\(r.err)")
         let rows = r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(rows.map { $0["experts"] as? Int } == [2, 4])

@@ -36,9 +36,12 @@ struct ConfigTests {
         #expect(c.model.dModel == 256)
     }
 
-    @Test("unknown keys and bad values are errors naming the key", arguments: [
-        ("lrr=1", "lrr"), ("lr=abc", "lr"), ("layers=0", "layers"), ("layers=2.5", "layers"), ("corpus=wiki", "corpus"),
-        ("schedule=linear", "schedule"), ("router_bias=maybe", "router_bias"), ("noequals", "key=value")])
+    @Test(
+        "unknown keys and bad values are errors naming the key",
+        arguments: [
+            ("lrr=1", "lrr"), ("lr=abc", "lr"), ("layers=0", "layers"), ("layers=2.5", "layers"), ("corpus=wiki", "corpus"),
+            ("schedule=linear", "schedule"), ("router_bias=maybe", "router_bias"), ("noequals", "key=value"),
+        ])
     func badSet(assignment: String, named: String) {
         var c = RunConfig()
         #expect { try c.apply(assignment: assignment) } throws: { e in

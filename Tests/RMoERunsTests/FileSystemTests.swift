@@ -12,10 +12,12 @@ import RMoETestSupport
 struct FileSystemTests {
     /// A tiny run into `out`.
     static func train(_ out: String, steps: Int = 4, extra: [String] = []) -> [String] {
-        ["train", "--corpus", "synthetic", "--steps", "\(steps)", "--layers", "1", "--d-model", "16", "--heads", "2", "--seq-len", "16",
-         "--batch", "2", "--set", "experts=4", "--set", "top_k=2", "--set", "expert_width=8", "--set", "synthetic_train_tokens=5000",
-         "--set", "synthetic_eval_tokens=1000", "--set", "checkpoint_every=2", "--set", "log_every=2", "--set", "eval_every=2",
-         "--out", out, "--quiet"] + extra
+        [
+            "train", "--corpus", "synthetic", "--steps", "\(steps)", "--layers", "1", "--d-model", "16", "--heads", "2", "--seq-len", "16",
+            "--batch", "2", "--set", "experts=4", "--set", "top_k=2", "--set", "expert_width=8", "--set", "synthetic_train_tokens=5000",
+            "--set", "synthetic_eval_tokens=1000", "--set", "checkpoint_every=2", "--set", "log_every=2", "--set", "eval_every=2",
+            "--out", out, "--quiet",
+        ] + extra
     }
 
     static func sh(_ args: [String]) -> (status: Int32, err: String) {

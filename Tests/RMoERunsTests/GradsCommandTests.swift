@@ -32,8 +32,10 @@ struct GradsCommandTests {
         let loss = m.forward(training: true)
         m.backward()
         // Through the command line.
-        let r = try Fixtures.runCLI(["grads", "--checkpoint", dir + "/foreign.safetensors", "--tokens", dir + "/tokens.safetensors",
-                                     "--out", dir + "/grads.safetensors", "--set", "router=rmoe", "--set", "heads=2", "--set", "top_k=2"])
+        let r = try Fixtures.runCLI([
+            "grads", "--checkpoint", dir + "/foreign.safetensors", "--tokens", dir + "/tokens.safetensors",
+            "--out", dir + "/grads.safetensors", "--set", "router=rmoe", "--set", "heads=2", "--set", "top_k=2",
+        ])
         #expect(r.status == 0, "\(r.err)")
         // Numbers are read with Swift's exact Double(String): Foundation's JSON parser may round the 17th digit.
         func number(_ key: String) -> Double? {
@@ -48,13 +50,17 @@ struct GradsCommandTests {
         }
         #expect(g.metadata["loss"] != nil && g.metadata["balance"] != nil)
         // A config that disagrees with the shapes names the tensor.
-        let bad = try Fixtures.runCLI(["grads", "--checkpoint", dir + "/foreign.safetensors", "--tokens", dir + "/tokens.safetensors",
-                                       "--out", dir + "/g2.safetensors", "--set", "router=smoe", "--set", "heads=2", "--set", "top_k=2"])
+        let bad = try Fixtures.runCLI([
+            "grads", "--checkpoint", dir + "/foreign.safetensors", "--tokens", dir + "/tokens.safetensors",
+            "--out", dir + "/g2.safetensors", "--set", "router=smoe", "--set", "heads=2", "--set", "top_k=2",
+        ])
         #expect(bad.status != 0)
         #expect(bad.err.contains("layers.0.moe.router.weight") || bad.err.contains("layers.0.moe.router.proj"), "\(bad.err)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/g2.safetensors"))
-        let relu = try Fixtures.runCLI(["grads", "--checkpoint", dir + "/foreign.safetensors", "--tokens", dir + "/tokens.safetensors",
-                                        "--out", dir + "/g3.safetensors", "--set", "router=rmoe", "--set", "expert=relu"])
+        let relu = try Fixtures.runCLI([
+            "grads", "--checkpoint", dir + "/foreign.safetensors", "--tokens", dir + "/tokens.safetensors",
+            "--out", dir + "/g3.safetensors", "--set", "router=rmoe", "--set", "expert=relu",
+        ])
         #expect(relu.status != 0 && relu.err.contains("w3"), "\(relu.err)")
     }
 }

@@ -57,10 +57,12 @@ struct RunIntegrityTests {
     @Test("the CLI: a diverging run exits 1 with one line, and cannot be resumed")
     func divergenceThroughTheCLI() throws {
         let dir = Fixtures.tempDir()
-        let args = ["train", "--corpus", "synthetic", "--router", "smoe", "--steps", "30", "--layers", "1", "--d-model", "16", "--heads", "2",
-                    "--seq-len", "16", "--batch", "4", "--set", "lr=1e30", "--set", "grad_clip=0", "--set", "synthetic_train_tokens=20000",
-                    "--set", "synthetic_eval_tokens=2000", "--set", "experts=4", "--set", "top_k=2", "--set", "expert_width=8",
-                    "--set", "checkpoint_every=10", "--set", "log_every=5", "--out", dir, "--quiet"]
+        let args = [
+            "train", "--corpus", "synthetic", "--router", "smoe", "--steps", "30", "--layers", "1", "--d-model", "16", "--heads", "2",
+            "--seq-len", "16", "--batch", "4", "--set", "lr=1e30", "--set", "grad_clip=0", "--set", "synthetic_train_tokens=20000",
+            "--set", "synthetic_eval_tokens=2000", "--set", "experts=4", "--set", "top_k=2", "--set", "expert_width=8",
+            "--set", "checkpoint_every=10", "--set", "log_every=5", "--out", dir, "--quiet",
+        ]
         let r = try Fixtures.runCLI(args)
         #expect(r.status == 1)
         let lines = r.err.split(separator: "\n")
@@ -152,8 +154,11 @@ struct RunIntegrityTests {
         let prov = try #require(cfg["provenance"] as? [String: Any])
         #expect(prov["version"] as? String == Provenance(threads: 1).version)
         #expect((prov["commit"] as? String)?.isEmpty == false && prov["dirty"] != nil && prov["cpu"] != nil && prov["blas"] != nil)
-        #expect(try RunConfig.fromJSON(String(contentsOfFile: files.config, encoding: .utf8), origin: "t") == {
-            var x = c; x.model.vocab = Fixtures.corpus(c).vocabSize; return x }())
+        #expect(
+            try RunConfig.fromJSON(String(contentsOfFile: files.config, encoding: .utf8), origin: "t")
+                == {
+                    var x = c; x.model.vocab = Fixtures.corpus(c).vocabSize; return x
+                }())
         let fin = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files.final))) as! [String: Any]
         #expect(fin["provenance"] != nil && fin["status"] as? String == "complete")
         #expect(try SafeTensorsFile.read(path: files.model).metadata["provenance"] != nil)
@@ -208,10 +213,14 @@ struct RunIntegrityTests {
 
     @Test("sweep order: point-major runs the first grid point's seeds first")
     func pointMajorOrder() throws {
-        let text = #"{"name": "o", "base": {"corpus": "synthetic"}, "routers": ["smoe", "rmoe"], "seeds": [1, 2], "grid": {"layers": [3, 1]}, "order": "point", "baseline": "smoe"}"#
+        let text =
+            #"{"name": "o", "base": {"corpus": "synthetic"}, "routers": ["smoe", "rmoe"], "seeds": [1, 2], "grid": {"layers": [3, 1]}, "order": "point", "baseline": "smoe"}"#
         let spec = try SweepSpec.parse(text, origin: "t")
-        #expect(try spec.runs().map(\.id) == ["smoe-s1-layers3", "rmoe-s1-layers3", "smoe-s2-layers3", "rmoe-s2-layers3",
-                                              "smoe-s1-layers1", "rmoe-s1-layers1", "smoe-s2-layers1", "rmoe-s2-layers1"])
+        #expect(
+            try spec.runs().map(\.id) == [
+                "smoe-s1-layers3", "rmoe-s1-layers3", "smoe-s2-layers3", "rmoe-s2-layers3",
+                "smoe-s1-layers1", "rmoe-s1-layers1", "smoe-s2-layers1", "rmoe-s2-layers1",
+            ])
         #expect(spec.baseline == "smoe")
     }
 }
@@ -234,11 +243,11 @@ struct PairedReportTests {
     @Test("a two-router grid sweep with kept steps: paired tables, gap and axis figures, kept analyses")
     func pairedReport() throws {
         let text = #"""
-        {"name": "paired", "base": {"corpus": "synthetic", "steps": 20, "d_model": 16, "heads": 2, "seq_len": 16, "batch": 4, "experts": 4,
-         "top_k": 2, "expert_width": 8, "router_dim": 8, "synthetic_train_tokens": 20000, "synthetic_eval_tokens": 2000, "eval_every": 10,
-         "eval_batches": 0, "log_every": 5, "checkpoint_every": 10, "keep_steps": "10,20", "schedule": "constant", "lr": 0.003, "threads": 2},
-         "routers": ["smoe", "rmoe"], "seeds": [1, 2], "grid": {"layers": [2, 1]}, "order": "point", "baseline": "smoe"}
-        """#
+            {"name": "paired", "base": {"corpus": "synthetic", "steps": 20, "d_model": 16, "heads": 2, "seq_len": 16, "batch": 4, "experts": 4,
+             "top_k": 2, "expert_width": 8, "router_dim": 8, "synthetic_train_tokens": 20000, "synthetic_eval_tokens": 2000, "eval_every": 10,
+             "eval_batches": 0, "log_every": 5, "checkpoint_every": 10, "keep_steps": "10,20", "schedule": "constant", "lr": 0.003, "threads": 2},
+             "routers": ["smoe", "rmoe"], "seeds": [1, 2], "grid": {"layers": [2, 1]}, "order": "point", "baseline": "smoe"}
+            """#
         let dir = Fixtures.tempDir()
         let runner = try SweepRunner(spec: try SweepSpec.parse(text, origin: "t"), out: dir, dataDir: nil, progress: ProgressPrinter(quiet: true))
         runner.analyzeTokens = 256
@@ -247,8 +256,10 @@ struct PairedReportTests {
         let table = try String(contentsOfFile: dir + "/table.md", encoding: .utf8)
         #expect(table.contains("## Paired differences to smoe") && table.contains("| rmoe | layers=2 | 2 |"))
         #expect(table.contains("## Paired validation gap to smoe during training") && table.contains("| rmoe | layers=1 | 10 |"))
-        for f in ["paired_valid_gap.svg", "valid_bits_per_token_vs_layers.svg", "paired_gap_vs_layers.svg", "routing_topk_mass.svg",
-                  "mi_over_training.svg"] {
+        for f in [
+            "paired_valid_gap.svg", "valid_bits_per_token_vs_layers.svg", "paired_gap_vs_layers.svg", "routing_topk_mass.svg",
+            "mi_over_training.svg",
+        ] {
             #expect(FileManager.default.fileExists(atPath: dir + "/plots/" + f), "\(f)")
             #expect(table.contains("plots/" + f), "\(f)")
         }

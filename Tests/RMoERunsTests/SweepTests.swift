@@ -22,10 +22,12 @@ struct SweepTests {
 
     @Test("bad sweep files end in one clear error")
     func badSpecs() {
-        for (text, phrase) in [("{\"name\": \"x\", \"routers\": [\"smoe\"], \"grids\": {}}", "grids"),
-                               ("{\"name\": \"x\", \"routers\": [\"smoe\"], \"base\": {\"layerz\": 2}}", "layerz"),
-                               ("{\"name\": \"x\", \"routers\": [\"nosuch\"]}", "nosuch"),
-                               ("{\"routers\": [\"smoe\"]}", "name")] {
+        for (text, phrase) in [
+            ("{\"name\": \"x\", \"routers\": [\"smoe\"], \"grids\": {}}", "grids"),
+            ("{\"name\": \"x\", \"routers\": [\"smoe\"], \"base\": {\"layerz\": 2}}", "layerz"),
+            ("{\"name\": \"x\", \"routers\": [\"nosuch\"]}", "nosuch"),
+            ("{\"routers\": [\"smoe\"]}", "name"),
+        ] {
             #expect { try SweepSpec.parse(text, origin: "t") } throws: { ($0 as? RMoEError)?.message.contains(phrase) == true }
         }
     }
@@ -88,8 +90,10 @@ struct SweepTests {
         let dead = p.processIdentifier, me = getpid()
         let mine = URL(fileURLWithPath: AtomicFile.temporaryPath(for: "/x")).lastPathComponent.dropFirst("x".count)  // ".tmp-<host>-<pid>"
         let host = mine.dropFirst(".tmp-".count).dropLast("-\(me)".count)
-        for name in ["model.safetensors.tmp-\(host)-\(dead)", "final.json.tmp-\(host)-\(me)", "table.md.tmp-otherhost-\(dead)",
-                     "notes.tmp-x", "old.tmp-\(dead)"] {
+        for name in [
+            "model.safetensors.tmp-\(host)-\(dead)", "final.json.tmp-\(host)-\(me)", "table.md.tmp-otherhost-\(dead)",
+            "notes.tmp-x", "old.tmp-\(dead)",
+        ] {
             FileManager.default.createFile(atPath: dir + "/" + name, contents: Data("x".utf8))
         }
         removeStaleTemporaries(in: dir)

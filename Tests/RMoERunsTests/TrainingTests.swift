@@ -13,7 +13,10 @@ struct TrainingTests {
     func overfitsOneBatch() throws {
         var c = Fixtures.tinyConfig()
         c.model.dModel = 32; c.model.ffnWidth = 64
-        let m = try LanguageModel<Float>(config: { var mc = c.model; mc.vocab = 32; return mc }())
+        let m = try LanguageModel<Float>(
+            config: {
+                var mc = c.model; mc.vocab = 32; return mc
+            }())
         m.initialize(seed: 1)
         let opt = AdamW<Float>(layout: m.layout)
         var rng = Xoshiro256(seed: 4)
@@ -27,7 +30,7 @@ struct TrainingTests {
             m.backward()
             opt.step(params: m.params, grads: m.grads, lr: 3e-3)
         }
-        #expect(first > 3.0)        // about ln 32 = 3.47 at the start
+        #expect(first > 3.0)  // about ln 32 = 3.47 at the start
         #expect(last < 0.05, "loss after 300 steps: \(last)")
     }
 

@@ -6,9 +6,11 @@
 /// are judged by their absolute error (1e-9 of the largest gradient at the default tolerance),
 /// so one wrong element is still caught (`absoluteFloor` replaces that floor, e.g. one taken over a
 /// whole model). The one finite-difference checker of every test target. Returns the worst element.
-public func finiteDifferenceError(_ x: inout [Double], analytic: [Double], h: Double = 1e-5, relativeFloor: Double = 1e-3,
-                                  absoluteFloor: Double? = nil,
-                                  loss: ([Double]) -> Double) -> (error: Double, index: Int, analytic: Double, numeric: Double) {
+public func finiteDifferenceError(
+    _ x: inout [Double], analytic: [Double], h: Double = 1e-5, relativeFloor: Double = 1e-3,
+    absoluteFloor: Double? = nil,
+    loss: ([Double]) -> Double
+) -> (error: Double, index: Int, analytic: Double, numeric: Double) {
     precondition(x.count == analytic.count)
     let floor = absoluteFloor ?? max(relativeFloor * (analytic.map { abs($0) }.max() ?? 0), 1e-12)
     var worst = (error: 0.0, index: -1, analytic: 0.0, numeric: 0.0)

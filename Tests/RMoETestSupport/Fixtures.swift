@@ -56,7 +56,9 @@ public enum Fixtures {
     }
 
     /// Runs the CLI; returns (exit status, stdout, stderr).
-    public static func runCLI(_ args: [String], cwd: String? = nil, binary: String? = nil, env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    public static func runCLI(_ args: [String], cwd: String? = nil, binary: String? = nil, env: [String: String] = [:]) throws -> (
+        status: Int32, out: String, err: String
+    ) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary ?? executable)
         p.arguments = args

@@ -4,14 +4,16 @@ import RMoEModel
 /// Shared helpers for whole-model tests.
 public enum ModelFixtures {
     /// A tiny configuration: sizes small enough that every parameter can be finite-differenced.
-    public static func tiny(vocab: Int = 11, d: Int = 8, layers: Int = 2, heads: Int = 2, ffn: Int = 12,
-                     seqLen: Int = 5, batch: Int = 2, router: String = "dense") -> ModelConfig {
+    public static func tiny(
+        vocab: Int = 11, d: Int = 8, layers: Int = 2, heads: Int = 2, ffn: Int = 12,
+        seqLen: Int = 5, batch: Int = 2, router: String = "dense"
+    ) -> ModelConfig {
         var c = ModelConfig()
         c.router = router
         c.experts = 4; c.topK = 2; c.expertWidth = 6; c[RMoERouter.routerDim] = 5
         c.vocab = vocab; c.dModel = d; c.layers = layers; c.heads = heads; c.ffnWidth = ffn
         c.seqLen = seqLen; c.batch = batch
-        c.initStd = 0.3        // well-conditioned gradients for the check
+        c.initStd = 0.3  // well-conditioned gradients for the check
         return c
     }
 
@@ -32,8 +34,10 @@ public enum ModelFixtures {
     /// `beforeDifferences` runs after the analytic pass (rmoe-detach freezes its states there).
     /// `trainingDifferences`: the differenced passes run in training mode too (dropout: the same masks,
     /// which depend only on seed, step and position).
-    public static func worstGradientError(_ m: LanguageModel<Double>, h: Double = 1e-5, trainingDifferences: Bool = false,
-                                          beforeDifferences: () -> Void = {}) -> (error: Double, name: String, index: Int) {
+    public static func worstGradientError(
+        _ m: LanguageModel<Double>, h: Double = 1e-5, trainingDifferences: Bool = false,
+        beforeDifferences: () -> Void = {}
+    ) -> (error: Double, name: String, index: Int) {
         m.grads.zero()
         m.forward(training: true)
         m.backward()
@@ -54,4 +58,3 @@ public enum ModelFixtures {
         return worst
     }
 }
-

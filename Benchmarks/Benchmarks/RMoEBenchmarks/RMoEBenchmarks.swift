@@ -56,14 +56,18 @@ let benchmarks: @Sendable () -> Void = {
 
     // Fused kernels in GB/s (bytes read + written per call).
     let T = cfg.batch * cfg.seqLen, d = cfg.dModel, F = cfg.denseWidth, V = cfg.vocab
-    let kernelCases: [(String, Double, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void)] = [
-        ("rmsnorm forward", Double(2 * T * d * 4), { x, y, w, r in Float.rmsnormForward(y, r, x, w, T, d, 1e-6) }),
-        ("rmsnorm backward", Double(4 * T * d * 4), { x, y, w, r in Float.rmsnormBackward(y, w, x, x, w, r, T, d) }),
-        ("swiglu forward", Double(3 * T * F * 4), { x, y, _, _ in Float.swigluForward(y, x, T, F) }),
-        ("swiglu backward", Double(5 * T * F * 4), { x, y, _, _ in Float.swigluBackward(y, x, x, T, F) }),
-        ("rope forward", Double(2 * T * 2 * d * 4), { x, _, w, r in Float.rope(x, w, r, T, cfg.seqLen, 2 * cfg.heads, d / cfg.heads, 3 * d, inverse: false) }),
-        ("cross-entropy fwd+bwd", Double(2 * T * V * 4), { x, _, _, r in Float.crossEntropy(r, x, targets, T, V, gradScale: 1) }),
-    ]
+    let kernelCases:
+        [(String, Double, (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void)] = [
+            ("rmsnorm forward", Double(2 * T * d * 4), { x, y, w, r in Float.rmsnormForward(y, r, x, w, T, d, 1e-6) }),
+            ("rmsnorm backward", Double(4 * T * d * 4), { x, y, w, r in Float.rmsnormBackward(y, w, x, x, w, r, T, d) }),
+            ("swiglu forward", Double(3 * T * F * 4), { x, y, _, _ in Float.swigluForward(y, x, T, F) }),
+            ("swiglu backward", Double(5 * T * F * 4), { x, y, _, _ in Float.swigluBackward(y, x, x, T, F) }),
+            (
+                "rope forward", Double(2 * T * 2 * d * 4),
+                { x, _, w, r in Float.rope(x, w, r, T, cfg.seqLen, 2 * cfg.heads, d / cfg.heads, 3 * d, inverse: false) }
+            ),
+            ("cross-entropy fwd+bwd", Double(2 * T * V * 4), { x, _, _, r in Float.crossEntropy(r, x, targets, T, V, gradScale: 1) }),
+        ]
     for (name, bytes, body) in kernelCases {
         Benchmark("kernel \(name)", configuration: .init(metrics: [.wallClock, Metric.gbps])) { b in
             let n = T * 2 * max(F, 3 * d, V)
@@ -96,8 +100,12 @@ let benchmarks: @Sendable () -> Void = {
     // SMALL training steps (dense, and MoE with smoe and rmoe: E=16, k=4, f=128, p=64): time,
     // tokens/s, and heap allocations per step after warm-up (mallocCountTotal; expected 0).
     for router in ["dense", "smoe", "rmoe"] {
-        Benchmark("train step \(router) SMALL", configuration: .init(metrics: [.wallClock, Metric.tokens, .mallocCountTotal],
-                                                                   warmupIterations: 2, maxDuration: .seconds(10), maxIterations: 15)) { b in
+        Benchmark(
+            "train step \(router) SMALL",
+            configuration: .init(
+                metrics: [.wallClock, Metric.tokens, .mallocCountTotal],
+                warmupIterations: 2, maxDuration: .seconds(10), maxIterations: 15)
+        ) { b in
             let fixture = StepFixture.make(router)
             b.startMeasurement()
             let t0 = System.now()
@@ -115,9 +123,12 @@ let benchmarks: @Sendable () -> Void = {
 // the step's time and FLOPs, in permille.
 func routerOverheadBenchmarks() {
     for router in Routers.names where router != "dense" && router != "smoe" {
-        Benchmark("router \(router) vs smoe SMALL",
-                  configuration: .init(metrics: [Metric.timeRatio, Metric.flopRatio, Metric.routerShare, Metric.routerFlopShare],
-                                       warmupIterations: 0, maxDuration: .seconds(60), maxIterations: 1)) { b in
+        Benchmark(
+            "router \(router) vs smoe SMALL",
+            configuration: .init(
+                metrics: [Metric.timeRatio, Metric.flopRatio, Metric.routerShare, Metric.routerFlopShare],
+                warmupIterations: 0, maxDuration: .seconds(60), maxIterations: 1)
+        ) { b in
             var smoe = smallConfig()
             smoe.router = "smoe"; smoe.ffnWidth = 0; smoe.experts = 16; smoe.topK = 4; smoe.expertWidth = 128; smoe[RMoERouter.routerDim] = 64
             var other = smoe

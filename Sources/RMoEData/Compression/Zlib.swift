@@ -32,8 +32,10 @@ enum Zlib {
     /// Inflates one stream (raw DEFLATE, or one gzip member) starting at the beginning of `input`,
     /// appending at most `limit` bytes in all to `output`; returns the output and how many input
     /// bytes the stream used. `what` and `context` make the error messages.
-    static func inflate(_ input: UnsafeRawBufferPointer, format: Format, limit: Int, what: String, context: String,
-                        appendingTo existing: [UInt8] = []) throws -> (output: [UInt8], used: Int) {
+    static func inflate(
+        _ input: UnsafeRawBufferPointer, format: Format, limit: Int, what: String, context: String,
+        appendingTo existing: [UInt8] = []
+    ) throws -> (output: [UInt8], used: Int) {
         var out = existing
         var s = z_stream()
         guard rk_inflate_init2(&s, format == .raw ? -15 : 15 + 16) == Z_OK else {
@@ -56,7 +58,9 @@ enum Zlib {
             offset += before - Int(s.avail_in)
             let produced = chunk.count - Int(s.avail_out)
             if out.count - existing.count + produced > limit {
-                throw RMoEError("\(what) decompresses to more than \(limit) bytes (the cap; \(context)): it is a decompression bomb or not the expected file; check the file (RMOE_MAX_DECOMPRESSED_BYTES raises the cap)")
+                throw RMoEError(
+                    "\(what) decompresses to more than \(limit) bytes (the cap; \(context)): it is a decompression bomb or not the expected file; check the file (RMOE_MAX_DECOMPRESSED_BYTES raises the cap)"
+                )
             }
             out.append(contentsOf: chunk[0..<produced])
             switch status {
@@ -102,8 +106,9 @@ public enum Gzip {
                 guard raw.count - p >= 2, raw[p] == 0x1F, raw[p + 1] == 0x8B else {
                     throw RMoEError("gzip data is corrupt (member \(member) lacks the 1f 8b magic bytes); the file is damaged: fetch it again")
                 }
-                let r = try Zlib.inflate(UnsafeRawBufferPointer(rebasing: raw[p...]), format: .gzip, limit: limit,
-                                         what: "gzip data", context: "member \(member)", appendingTo: out)
+                let r = try Zlib.inflate(
+                    UnsafeRawBufferPointer(rebasing: raw[p...]), format: .gzip, limit: limit,
+                    what: "gzip data", context: "member \(member)", appendingTo: out)
                 out = r.output
                 p += r.used
                 if raw[p...].allSatisfy({ $0 == 0 }) { break }
@@ -143,7 +148,9 @@ public enum Zip {
                 throw RMoEError("zip archive has no file entries; check that the download is the right archive")
             }
             guard e.size <= limit else {
-                throw RMoEError("zip entry '\(e.name)' holds \(e.size) bytes, more than the cap of \(limit); it is not the expected file (RMOE_MAX_DECOMPRESSED_BYTES raises the cap)")
+                throw RMoEError(
+                    "zip entry '\(e.name)' holds \(e.size) bytes, more than the cap of \(limit); it is not the expected file (RMOE_MAX_DECOMPRESSED_BYTES raises the cap)"
+                )
             }
             return try extract(raw, e)
         }
@@ -188,8 +195,10 @@ public enum Zip {
             let nameLength = raw.le16(p + 28), extraLength = raw.le16(p + 30), commentLength = raw.le16(p + 32)
             guard p + 46 + nameLength <= eocd else { throw corrupt("bad central directory record") }
             let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[(p + 46)..<(p + 46 + nameLength)]), as: UTF8.self)
-            entries.append(Entry(name: name, flags: raw.le16(p + 8), method: raw.le16(p + 10), crc: UInt32(raw.le32(p + 16)),
-                                 compressedSize: raw.le32(p + 20), size: raw.le32(p + 24), localHeader: raw.le32(p + 42)))
+            entries.append(
+                Entry(
+                    name: name, flags: raw.le16(p + 8), method: raw.le16(p + 10), crc: UInt32(raw.le32(p + 16)),
+                    compressedSize: raw.le32(p + 20), size: raw.le32(p + 24), localHeader: raw.le32(p + 42)))
             p += 46 + nameLength + extraLength + commentLength
         }
         return entries
@@ -215,7 +224,8 @@ public enum Zip {
             // The declared size caps the output: an entry that inflates past it is corrupt (or a bomb).
             out = try Zlib.inflate(body, format: .raw, limit: e.size, what: "zip archive", context: "entry '\(e.name)'").output
         default:
-            throw RMoEError("zip entry '\(e.name)' uses compression method \(e.method), not stored (0) or deflate (8); extract it with unzip and pass the file itself")
+            throw RMoEError(
+                "zip entry '\(e.name)' uses compression method \(e.method), not stored (0) or deflate (8); extract it with unzip and pass the file itself")
         }
         guard out.count == e.size else { throw corrupt("size mismatch in '\(e.name)'") }
         guard CRC32.checksum(out) == e.crc else { throw corrupt("CRC-32 mismatch in '\(e.name)'") }

@@ -25,13 +25,16 @@ public struct Attention<S: KernelScalar> {
     /// Shared backward scratch, in elements.
     static func scratchCount(B: Int, S: Int, d: Int, H: Int) -> [Int] { [B * S * 3 * d, B * S * d, B * H * S * S] }
 
-    init(params: Slab<S>, grads: Slab<S>, prefix: String, B: Int, seqLen: Int, d: Int, H: Int,
-         rope: (cos: UnsafePointer<S>, sin: UnsafePointer<S>),
-         saved: [UnsafeMutablePointer<S>], scratch: [UnsafeMutablePointer<S>]) {
+    init(
+        params: Slab<S>, grads: Slab<S>, prefix: String, B: Int, seqLen: Int, d: Int, H: Int,
+        rope: (cos: UnsafePointer<S>, sin: UnsafePointer<S>),
+        saved: [UnsafeMutablePointer<S>], scratch: [UnsafeMutablePointer<S>]
+    ) {
         wqkv = params.pointer(prefix + "wq.weight")
         dwqkv = grads.pointer(prefix + "wq.weight")
-        precondition(params.pointer(prefix + "wk.weight") == wqkv + d * d
-                     && params.pointer(prefix + "wv.weight") == wqkv + 2 * d * d, "wq, wk, wv must be adjacent")
+        precondition(
+            params.pointer(prefix + "wk.weight") == wqkv + d * d
+                && params.pointer(prefix + "wv.weight") == wqkv + 2 * d * d, "wq, wk, wv must be adjacent")
         wo = params.pointer(prefix + "wo.weight")
         dwo = grads.pointer(prefix + "wo.weight")
         self.B = B; self.S_ = seqLen; self.d = d; self.H = H; hd = d / H
@@ -77,7 +80,7 @@ public struct Attention<S: KernelScalar> {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

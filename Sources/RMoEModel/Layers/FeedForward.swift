@@ -11,14 +11,16 @@ import RMoECore
 public struct DenseFFN<S: KernelScalar> {
     let w13, dw13, w2, dw2: UnsafeMutablePointer<S>
     let T, d, F: Int
-    let a13, g: UnsafeMutablePointer<S>            // saved
-    let dg, da13: UnsafeMutablePointer<S>          // shared scratch
+    let a13, g: UnsafeMutablePointer<S>  // saved
+    let dg, da13: UnsafeMutablePointer<S>  // shared scratch
 
     static func savedCount(T: Int, F: Int) -> [Int] { [T * 2 * F, T * F] }
     static func scratchCount(T: Int, F: Int) -> [Int] { [T * F, T * 2 * F] }
 
-    init(params: Slab<S>, grads: Slab<S>, prefix: String, T: Int, d: Int, F: Int,
-         saved: [UnsafeMutablePointer<S>], scratch: [UnsafeMutablePointer<S>]) {
+    init(
+        params: Slab<S>, grads: Slab<S>, prefix: String, T: Int, d: Int, F: Int,
+        saved: [UnsafeMutablePointer<S>], scratch: [UnsafeMutablePointer<S>]
+    ) {
         w13 = params.pointer(prefix + "w1.weight"); dw13 = grads.pointer(prefix + "w1.weight")
         precondition(params.pointer(prefix + "w3.weight") == w13 + F * d, "w1 and w3 must be adjacent")
         w2 = params.pointer(prefix + "w2.weight"); dw2 = grads.pointer(prefix + "w2.weight")

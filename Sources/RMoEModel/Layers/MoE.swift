@@ -19,9 +19,9 @@ public final class MoELayer<S: KernelScalar> {
     let w1, w2, dw1, dw2: UnsafeMutablePointer<S>
     let w3, dw3, b1, db1, b2, db2: UnsafeMutablePointer<S>?
     // Saved for backward.
-    public let logits, probs: UnsafeMutablePointer<S>   // [T, E]
-    let gate: UnsafeMutablePointer<S>                    // [T, k]
-    let Xe, H, G, Ye: UnsafeMutablePointer<S>            // [Tk, d], [Tk, hs], [Tk, f], [Tk, d]
+    public let logits, probs: UnsafeMutablePointer<S>  // [T, E]
+    let gate: UnsafeMutablePointer<S>  // [T, k]
+    let Xe, H, G, Ye: UnsafeMutablePointer<S>  // [Tk, d], [Tk, hs], [Tk, f], [Tk, d]
     // Shared scratch.
     let scratch: Scratch
     /// Balance loss of the last forward pass (unweighted).
@@ -41,8 +41,10 @@ public final class MoELayer<S: KernelScalar> {
         }
     }
 
-    init(layer i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, shared: AnyObject?,
-         context: ForwardContext, tokenIds: UnsafePointer<Int32>, routerClock: Stopwatch, scratch: Scratch) {
+    init(
+        layer i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, shared: AnyObject?,
+        context: ForwardContext, tokenIds: UnsafePointer<Int32>, routerClock: Stopwatch, scratch: Scratch
+    ) {
         layer = i
         self.routerClock = routerClock
         T = c.batch * c.seqLen; d = c.dModel; E = c.experts; k = c.topK; f = c.expertWidth
@@ -57,8 +59,9 @@ public final class MoELayer<S: KernelScalar> {
         logits = pool.make(T * E); probs = pool.make(T * E); gate = pool.make(T * k)
         Xe = pool.make(T * k * d); H = pool.make(T * k * hs); G = pool.make(T * k * f); Ye = pool.make(T * k * d)
         self.scratch = scratch
-        let env = RouterEnvironment(config: c, layer: i, params: params, grads: grads, buffers: pool, shared: shared, context: context,
-                                      tokenIds: tokenIds)
+        let env = RouterEnvironment(
+            config: c, layer: i, params: params, grads: grads, buffers: pool, shared: shared, context: context,
+            tokenIds: tokenIds)
         router = Routers.family(of: c.router)!.make(env)
     }
 
@@ -81,8 +84,9 @@ public final class MoELayer<S: KernelScalar> {
         S.moeGather(Xe, x, routing.pointer, d)
         profile?.add(.dispatch, since: t1)
         timed(profile, .expertFFN) {
-            S.moeExpertsForward(H, G, Ye, Xe, w1, w3.map { UnsafePointer($0) }, w2, b1.map { UnsafePointer($0) },
-                                b2.map { UnsafePointer($0) }, routing.pointer, d, f, relu)
+            S.moeExpertsForward(
+                H, G, Ye, Xe, w1, w3.map { UnsafePointer($0) }, w2, b1.map { UnsafePointer($0) },
+                b2.map { UnsafePointer($0) }, routing.pointer, d, f, relu)
         }
         timed(profile, .dispatch) { S.moeCombine(y, Ye, gate, routing.pointer, d) }
     }
@@ -103,8 +107,9 @@ public final class MoELayer<S: KernelScalar> {
         }
         profile?.add(.dispatch, since: t1)
         timed(profile, .expertFFN) {
-            S.moeExpertsBackward(s.dXe, s.dH, s.dG, dw1, dw3, dw2, db1, db2, s.dYe, Xe, H, G, w1, w3.map { UnsafePointer($0) }, w2,
-                                 routing.pointer, d, f, relu)
+            S.moeExpertsBackward(
+                s.dXe, s.dH, s.dG, dw1, dw3, dw2, db1, db2, s.dYe, Xe, H, G, w1, w3.map { UnsafePointer($0) }, w2,
+                routing.pointer, d, f, relu)
         }
         timed(profile, .dispatch) { S.moeScatter(dx, s.dXe, routing.pointer, d) }
         let t0 = System.now()

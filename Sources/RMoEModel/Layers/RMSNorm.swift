@@ -20,8 +20,10 @@ public struct RMSNorm<S: KernelScalar> {
     }
 
     /// `dx += d/dx`, `dweight += d/dweight`.
-    public func backward(dx: UnsafeMutablePointer<S>, dy: UnsafePointer<S>, x: UnsafePointer<S>,
-                         rstd: UnsafePointer<S>, rows: Int) {
+    public func backward(
+        dx: UnsafeMutablePointer<S>, dy: UnsafePointer<S>, x: UnsafePointer<S>,
+        rstd: UnsafePointer<S>, rows: Int
+    ) {
         S.rmsnormBackward(dx, weightGrad, dy, x, weight, rstd, rows, dim)
     }
 }

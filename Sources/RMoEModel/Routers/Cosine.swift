@@ -12,8 +12,8 @@ struct CosineScorer<S: KernelScalar> {
     static var eps: S { S(1e-4) }
     let T, E, k: Int
     let paper: Bool
-    let emb, demb: UnsafeMutablePointer<S>        // M [E, k]
-    let tau, dtau: UnsafeMutablePointer<S>?       // [1] (paper form)
+    let emb, demb: UnsafeMutablePointer<S>  // M [E, k]
+    let tau, dtau: UnsafeMutablePointer<S>?  // [1] (paper form)
     let rhat, rnorm, mhat, mnorm, s: UnsafeMutablePointer<S>
     let ds, drhat, dmhat: UnsafeMutablePointer<S>
 
@@ -79,13 +79,15 @@ struct CosineScorer<S: KernelScalar> {
 /// base's variant (only the embeddings normalised, no temperature).
 public enum CosineRouter: RouterFamily {
     public static let members: [RouterMember] = [
-        RouterMember("cosine", "cosine router: normalised token vs normalised expert embeddings over a learnable temperature (CosineMoE; docs/routers.md 2.4)",
-                     paperBPC: 1.122, paperPPL: 33.047),
+        RouterMember(
+            "cosine", "cosine router: normalised token vs normalised expert embeddings over a learnable temperature (CosineMoE; docs/routers.md 2.4)",
+            paperBPC: 1.122, paperPPL: 33.047)
     ]
 
     /// Shared with XMoE (declared once, here).
-    public static let form = RouterField("cosine_form", default: CosineForm.paper,
-                                  "cosine/xmoe: paper (both sides normalised, learnable temperature) or code (embeddings normalised only, no temperature)")
+    public static let form = RouterField(
+        "cosine_form", default: CosineForm.paper,
+        "cosine/xmoe: paper (both sides normalised, learnable temperature) or code (embeddings normalised only, no temperature)")
     public static let tauInit = RouterField("tau_init", default: 0.3, "cosine/xmoe: initial learnable temperature") {
         $0 > 0 && $0.isFinite ? nil : "must be a positive number"
     }

@@ -12,7 +12,7 @@ import RMoECore
 /// reaches x through the router (the experts' path is the MoE layer's).
 public enum HashRouter: RouterFamily {
     public static let members: [RouterMember] = [
-        RouterMember("hash", "fixed random hash of the token id picks the experts, no parameters (Hash Layers; docs/routers.md 2.11; Roller et al. 2021)"),
+        RouterMember("hash", "fixed random hash of the token id picks the experts, no parameters (Hash Layers; docs/routers.md 2.11; Roller et al. 2021)")
     ]
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] { [] }

@@ -7,8 +7,10 @@ import RMoECore
 /// de = A1^T (1[u > 0] * (A2^T do)); the hypernetwork (`hypernet.*`) gets no gradient.
 public enum HyperRouter: RouterFamily {
     public static let members: [RouterMember] = [
-        RouterMember("hyper", "frozen hypernetwork generates the router from a trainable embedding (HyperRouter, the paper's HyperMoE; docs/routers.md 2.6; Do et al. 2023)",
-                     paperBPC: 1.139, paperPPL: 33.374),
+        RouterMember(
+            "hyper",
+            "frozen hypernetwork generates the router from a trainable embedding (HyperRouter, the paper's HyperMoE; docs/routers.md 2.6; Do et al. 2023)",
+            paperBPC: 1.139, paperPPL: 33.374)
     ]
 
     public static let hyperDim = RouterField("hyper_dim", default: 256, "hyper: hidden width of the frozen hypernetwork") {
@@ -46,8 +48,8 @@ public enum HyperRouter: RouterFamily {
     final class Layer<S: KernelScalar>: RouterLayer {
         let e, de, a1, c1, a2, c2: UnsafeMutablePointer<S>
         let T, d, E, H: Int
-        let u, o, dO, dv: UnsafeMutablePointer<S>    // [H], [E(d+1)], [E(d+1)], [H]
-        let bias, dbias: UnsafeMutablePointer<S>     // [E]: the generated bias column, and its gradient
+        let u, o, dO, dv: UnsafeMutablePointer<S>  // [H], [E(d+1)], [E(d+1)], [H]
+        let bias, dbias: UnsafeMutablePointer<S>  // [E]: the generated bias column, and its gradient
 
         init(_ env: RouterEnvironment<S>) {
             let c = env.config
@@ -63,7 +65,7 @@ public enum HyperRouter: RouterFamily {
         func forward(x: UnsafePointer<S>, logits z: UnsafeMutablePointer<S>) {
             let n = E * (d + 1)
             u.update(from: c1, count: H)
-            S.gemmSerial(false, true, 1, H, d, 1, e, d, a1, d, 1, u, H)                 // u = A1 e + c1
+            S.gemmSerial(false, true, 1, H, d, 1, e, d, a1, d, 1, u, H)  // u = A1 e + c1
             o.update(from: c2, count: n)
             // o = A2 relu(u) + c2, with relu(u) kept in dv temporarily.
             for i in 0..<H { dv[i] = max(u[i], 0) }
@@ -87,7 +89,7 @@ public enum HyperRouter: RouterFamily {
             dbias.update(repeating: 0, count: E)
             S.columnSumAccumulate(dbias, g, T, E)
             for j in 0..<E { dO[j * (d + 1) + d] = dbias[j] }
-            S.gemm(false, false, T, d, E, 1, g, E, o, d + 1, 1, dx, d)                 // dx += G W
+            S.gemm(false, false, T, d, E, 1, g, E, o, d + 1, 1, dx, d)  // dx += G W
             // dv = A2^T do; du = dv * 1[u > 0]; de += A1^T du.
             S.gemm(false, false, 1, H, n, 1, dO, n, a2, H, 0, dv, H)
             for i in 0..<H where u[i] <= 0 { dv[i] = 0 }

@@ -18,13 +18,16 @@ import RMoECore
 /// the logit gradient) from each layer's backward to the one below.
 public enum RMoERouter: RouterFamily {
     public static let members: [RouterMember] = [
-        RouterMember("rmoe", "GRU shared by all layers carries routing state across depth (RMoE; docs/routers.md 2.7; Qiu et al., ICLR 2025)",
-                     paperBPC: 1.116, paperPPL: 32.867),
-        RouterMember("rmoe-rnn", "RMoE with a tanh RNN cell instead of the GRU (RMoE Table 6 L-proj + RNN; docs/routers.md 2.8)",
-                     paperBPC: 1.119, paperPPL: 32.72),
+        RouterMember(
+            "rmoe", "GRU shared by all layers carries routing state across depth (RMoE; docs/routers.md 2.7; Qiu et al., ICLR 2025)",
+            paperBPC: 1.116, paperPPL: 32.867),
+        RouterMember(
+            "rmoe-rnn", "RMoE with a tanh RNN cell instead of the GRU (RMoE Table 6 L-proj + RNN; docs/routers.md 2.8)",
+            paperBPC: 1.119, paperPPL: 32.72),
         RouterMember("rmoe-np", "RMoE without passing the state: every layer starts from h = 0 (RMoE-NP; docs/routers.md 2.9)", paperBPC: 1.123),
-        RouterMember("rmoe-detach", "RMoE passing the state forward but no gradient back across layers (RMoE Table 5; docs/routers.md 2.9)",
-                     paperBPC: 1.133),
+        RouterMember(
+            "rmoe-detach", "RMoE passing the state forward but no gradient back across layers (RMoE Table 5; docs/routers.md 2.9)",
+            paperBPC: 1.133),
         RouterMember("rmoe-np-r", "RMoE-NP plus alpha times the previous layer's logits (RMoE-NP-r0.5 / r1.0; docs/routers.md 2.9)"),
     ]
     public static var paperVariants: [(label: String, bpc: Double?, ppl: Double?)] {
@@ -34,10 +37,14 @@ public enum RMoERouter: RouterFamily {
     public static let routerDim = RouterField("router_dim", default: 64, "RMoE recurrent width p (the paper uses 128)") {
         (1...ModelConfig.maxWidth).contains($0) ? nil : "must be between 1 and \(ModelConfig.maxWidth)"
     }
-    public static let alpha = RouterField("alpha", default: 0.5, "rmoe-np-r: weight of the previous layer's logits") { $0.isFinite ? nil : "must be a finite number" }
-    public static let npResidual = RouterField("np_residual", default: NPResidual.own, "rmoe-np-r: add the previous layer's own logits or its accumulated logits")
-    public static let npResidualDetach = RouterField("np_residual_detach", default: false,
-                                              "rmoe-np-r: detach-r, no gradient through the residual into the previous layer's router")
+    public static let alpha = RouterField("alpha", default: 0.5, "rmoe-np-r: weight of the previous layer's logits") {
+        $0.isFinite ? nil : "must be a finite number"
+    }
+    public static let npResidual = RouterField(
+        "np_residual", default: NPResidual.own, "rmoe-np-r: add the previous layer's own logits or its accumulated logits")
+    public static let npResidualDetach = RouterField(
+        "np_residual_detach", default: false,
+        "rmoe-np-r: detach-r, no gradient through the residual into the previous layer's router")
     public static var fields: [AnyRouterField] { [routerDim.erased, alpha.erased, npResidual.erased, npResidualDetach.erased] }
 
     public static func analysisWeight(_ c: ModelConfig) -> String? { "out.weight" }
@@ -92,14 +99,14 @@ public enum RMoERouter: RouterFamily {
     final class Shared<S: KernelScalar> {
         // Per-layer buffers as raw pointer tables (not Swift arrays: the routers run as unspecialised
         // generic code behind `any RouterLayer`, where array subscripts allocate).
-        let h: UnsafeMutablePointer<UnsafeMutablePointer<S>>        // h_l [T, p] per layer (saved)
-        let logits: UnsafeMutablePointer<UnsafeMutablePointer<S>>   // zhat_l (or z_l, accumulated), rmoe-np-r
-        let dhNext: UnsafeMutablePointer<S>     // dL/dh_l handed from layer l+1's backward to layer l's
-        let dzNext: UnsafeMutablePointer<S>     // rmoe-np-r: logit gradient handed down
+        let h: UnsafeMutablePointer<UnsafeMutablePointer<S>>  // h_l [T, p] per layer (saved)
+        let logits: UnsafeMutablePointer<UnsafeMutablePointer<S>>  // zhat_l (or z_l, accumulated), rmoe-np-r
+        let dhNext: UnsafeMutablePointer<S>  // dL/dh_l handed from layer l+1's backward to layer l's
+        let dzNext: UnsafeMutablePointer<S>  // rmoe-np-r: logit gradient handed down
         // Scratch used by one layer at a time.
-        let gi, gh, dgi, dgh: UnsafeMutablePointer<S>   // [T, gates*p]
-        let dh, dxp: UnsafeMutablePointer<S>            // [T, p]
-        let dzhat: UnsafeMutablePointer<S>              // [T, E]
+        let gi, gh, dgi, dgh: UnsafeMutablePointer<S>  // [T, gates*p]
+        let dh, dxp: UnsafeMutablePointer<S>  // [T, p]
+        let dzhat: UnsafeMutablePointer<S>  // [T, E]
 
         init(_ c: ModelConfig, _ pool: BufferPool) {
             let T = c.batch * c.seqLen, p = c[RMoERouter.routerDim], E = c.experts, g = RMoERouter.gates(c)
@@ -122,7 +129,7 @@ public enum RMoERouter: RouterFamily {
         let l, L, T, p, E, gates: Int
         let rnn, passState, passGradient, residual, accumulated, detachResidual: Bool
         let alpha: S
-        let xp, r, u, n, q: UnsafeMutablePointer<S>   // saved [T, p]
+        let xp, r, u, n, q: UnsafeMutablePointer<S>  // saved [T, p]
 
         init(_ env: RouterEnvironment<S>, _ shared: Shared<S>) {
             let c = env.config
@@ -151,17 +158,17 @@ public enum RMoERouter: RouterFamily {
 
         func forward(x: UnsafePointer<S>, logits z: UnsafeMutablePointer<S>) {
             let gp = gates * p, s = shared
-            proj.forward(xp, x, T)                                                   // x' = P x + c
+            proj.forward(xp, x, T)  // x' = P x + c
             S.biasRows(s.gi, bih, T, gp)
             S.biasRows(s.gh, bhh, T, gp)
-            S.gemm(false, true, T, gp, p, 1, xp, p, wih, p, 1, s.gi, gp)             // gi = x' W_ih^T + b_ih
+            S.gemm(false, true, T, gp, p, 1, xp, p, wih, p, 1, s.gi, gp)  // gi = x' W_ih^T + b_ih
             if let hp = hPrev { S.gemm(false, true, T, gp, p, 1, hp, p, whh, p, 1, s.gh, gp) }  // gh = h W_hh^T + b_hh
             if rnn {
                 S.rnnForward(s.h[l], s.gi, s.gh, T * p)
             } else {
                 S.gruForward(s.h[l], r, u, n, q, s.gi, s.gh, hPrev.map { UnsafePointer($0) }, T, p)
             }
-            out.forward(z, s.h[l], T)                                                // z = G h + g
+            out.forward(z, s.h[l], T)  // z = G h + g
             if residual {
                 if !accumulated { s.logits[l].update(from: z, count: T * E) }
                 if l > 0 { S.axpy(z, s.logits[l - 1], T * E, alpha) }
@@ -175,12 +182,12 @@ public enum RMoERouter: RouterFamily {
             if residual {
                 // d zhat_l = dz_l + alpha * (gradient handed down by layer l+1).
                 s.dzhat.update(from: dz, count: T * E)
-                if l < L - 1 && !detachResidual { S.axpy(s.dzhat, s.dzNext, T * E, alpha) }   // detach-r: none
+                if l < L - 1 && !detachResidual { S.axpy(s.dzhat, s.dzNext, T * E, alpha) }  // detach-r: none
                 s.dzNext.update(from: accumulated ? s.dzhat : dz, count: T * E)
                 dOwn = UnsafePointer(s.dzhat)
             }
-            out.backward(dy: dOwn, x: s.h[l], dx: s.dh, accumulate: false, T)       // dh = dz G
-            if passGradient && l < L - 1 { S.accumulate(s.dh, s.dhNext, T * p) }      // + recurrent gradient
+            out.backward(dy: dOwn, x: s.h[l], dx: s.dh, accumulate: false, T)  // dh = dz G
+            if passGradient && l < L - 1 { S.accumulate(s.dh, s.dhNext, T * p) }  // + recurrent gradient
             let hp = hPrev
             let dhPrev: UnsafeMutablePointer<S>? = passGradient && hp != nil ? s.dhNext : nil
             if rnn {
@@ -189,16 +196,16 @@ public enum RMoERouter: RouterFamily {
             } else {
                 S.gruBackward(s.dgi, s.dgh, dhPrev, s.dh, r, u, n, q, hp.map { UnsafePointer($0) }, T, p)
             }
-            S.gemm(true, false, gp, p, T, 1, s.dgi, gp, xp, p, 1, dwih, p)            // dW_ih += dgi^T x'
+            S.gemm(true, false, gp, p, T, 1, s.dgi, gp, xp, p, 1, dwih, p)  // dW_ih += dgi^T x'
             S.columnSumAccumulate(dbih, s.dgi, T, gp)
             S.columnSumAccumulate(dbhh, s.dgh, T, gp)
             if let hp {
-                S.gemm(true, false, gp, p, T, 1, s.dgh, gp, hp, p, 1, dwhh, p)        // dW_hh += dgh^T h_prev
+                S.gemm(true, false, gp, p, T, 1, s.dgh, gp, hp, p, 1, dwhh, p)  // dW_hh += dgh^T h_prev
                 // dh_prev = (dh * u for the GRU) + dgh W_hh, handed to layer l-1.
                 if let dhPrev { S.gemm(false, false, T, p, gp, 1, s.dgh, gp, whh, p, rnn ? 0 : 1, dhPrev, p) }
             }
-            S.gemm(false, false, T, p, gp, 1, s.dgi, gp, wih, p, 0, s.dxp, p)         // dx' = dgi W_ih
-            proj.backward(dy: s.dxp, x: x, dx: dx, accumulate: true, T)               // dx += dx' P
+            S.gemm(false, false, T, p, gp, 1, s.dgi, gp, wih, p, 0, s.dxp, p)  // dx' = dgi W_ih
+            proj.backward(dy: s.dxp, x: x, dx: dx, accumulate: true, T)  // dx += dx' P
         }
 
         var balanceScores: BalanceScores<S>? { nil }

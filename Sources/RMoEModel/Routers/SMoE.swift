@@ -4,17 +4,20 @@ import RMoECore
 /// once and frozen; the gradient still flows to x (LM and balance parts), never to W or b.
 public enum SMoERouter: RouterFamily {
     public static let members: [RouterMember] = [
-        RouterMember("smoe", "linear router z = W x + b (SMoE; docs/routers.md 2.1; Fedus et al. 2022 / CompeteSMoE code)",
-                     paperBPC: 1.128, paperPPL: 33.061),
-        RouterMember("random", "frozen random linear router, gradient still reaches x (RandomSMoE; docs/routers.md 2.3; Chen et al. 2023)",
-                     paperBPC: 1.135, paperPPL: 33.410),
+        RouterMember(
+            "smoe", "linear router z = W x + b (SMoE; docs/routers.md 2.1; Fedus et al. 2022 / CompeteSMoE code)",
+            paperBPC: 1.128, paperPPL: 33.061),
+        RouterMember(
+            "random", "frozen random linear router, gradient still reaches x (RandomSMoE; docs/routers.md 2.3; Chen et al. 2023)",
+            paperBPC: 1.135, paperPPL: 33.410),
     ]
 
     public static func analysisWeight(_ c: ModelConfig) -> String? { "weight" }
 
     public static func layerSpecs(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
-        RouterLinear<Float>.specs("layers.\(layer).moe.router", c, inDim: c.dModel, outDim: c.experts, bias: c.routerBias,
-                                  trainable: c.router != "random")
+        RouterLinear<Float>.specs(
+            "layers.\(layer).moe.router", c, inDim: c.dModel, outDim: c.experts, bias: c.routerBias,
+            trainable: c.router != "random")
     }
 
     public static func forwardFlops(_ c: ModelConfig) -> Double {

@@ -9,8 +9,9 @@ import RMoECore
 /// `fc2.bias` also off with mlp_out_bias = false).
 public enum SMoEMLPRouter: RouterFamily {
     public static let members: [RouterMember] = [
-        RouterMember("smoe-mlp", "two-layer GELU MLP router, hidden mlp_dim (SMoE-MLP; docs/routers.md 2.2; Shen et al. 2023, ModuleFormer)",
-                     paperBPC: 1.137, paperPPL: 33.142),
+        RouterMember(
+            "smoe-mlp", "two-layer GELU MLP router, hidden mlp_dim (SMoE-MLP; docs/routers.md 2.2; Shen et al. 2023, ModuleFormer)",
+            paperBPC: 1.137, paperPPL: 33.142)
     ]
 
     public static let mlpDim = RouterField("mlp_dim", default: 256, "smoe-mlp: hidden width H of the router MLP") {

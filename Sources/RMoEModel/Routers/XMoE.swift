@@ -7,8 +7,9 @@ import RMoECore
 /// The unused `Linear(d, E)` that the CompeteSMoE XMoE gate also builds is not created.
 public enum XMoERouter: RouterFamily {
     public static let members: [RouterMember] = [
-        RouterMember("xmoe", "down-projection to xmoe_dim then cosine vs expert embeddings, learnable temperature (XMoE; docs/routers.md 2.5; Chi et al. 2022)",
-                     paperBPC: 1.125, paperPPL: 32.926),
+        RouterMember(
+            "xmoe", "down-projection to xmoe_dim then cosine vs expert embeddings, learnable temperature (XMoE; docs/routers.md 2.5; Chi et al. 2022)",
+            paperBPC: 1.125, paperPPL: 32.926)
     ]
 
     public static let dim = RouterField("xmoe_dim", default: 16, "xmoe: routing dimension d_e") {

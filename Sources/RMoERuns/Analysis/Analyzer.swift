@@ -18,10 +18,10 @@ public struct RoutingAnalysis: Sendable {
     public var similarityRandomInit: [Double]
     /// Off-diagonal pairwise expert similarities per layer (for box plots).
     public var pairwise: [[Double]]
-    public var entropy: [[Double]]             // per layer, per token (nats)
-    public var innerBalance: [Double]          // median p(1)/p(2) per layer
-    public var outerBalance: [Double]          // median sum of top-k p per layer
-    public var selection: [[Double]]           // n_e / (T k) per layer
+    public var entropy: [[Double]]  // per layer, per token (nats)
+    public var innerBalance: [Double]  // median p(1)/p(2) per layer
+    public var outerBalance: [Double]  // median sum of top-k p per layer
+    public var selection: [[Double]]  // n_e / (T k) per layer
     public var routerWeight: String
     public var routerWeightNorm: [Double], routerWeightStd: [Double]
 
@@ -127,7 +127,7 @@ public enum Analyzer {
             let w3: UnsafeMutablePointer<Float>? = m.layout.offset(of: pre + "w3") != nil ? m.params.pointer(pre + "w3") : nil
             var blocks: [[[Double]]] = []
             for e in 0..<E {
-                func rowMean(_ w: UnsafeMutablePointer<Float>) -> [Double] {    // [f, d] -> mean over the f rows
+                func rowMean(_ w: UnsafeMutablePointer<Float>) -> [Double] {  // [f, d] -> mean over the f rows
                     (0..<d).map { j in (0..<f).reduce(0.0) { $0 + Double(w[e * f * d + $1 * d + j]) } / Double(f) }
                 }
                 let v = (0..<d).map { i in (0..<f).reduce(0.0) { $0 + Double(w2[e * d * f + i * f + $1]) } / Double(f) }  // [d, f] -> mean over columns
@@ -150,8 +150,10 @@ public enum Analyzer {
         let name = weight ?? (m.moeLayers.first?.router.generatedWeight != nil ? "generated W" : "none")
         var norms: [Double] = [], stds: [Double] = []
         for l in 0..<m.config.layers {
-            guard let xs = m.moeLayers[l].router.generatedWeight
-                    ?? weight.map({ m.params.buffer("layers.\(l).moe.router." + $0).map(Double.init) }), !xs.isEmpty else {
+            guard
+                let xs = m.moeLayers[l].router.generatedWeight
+                    ?? weight.map({ m.params.buffer("layers.\(l).moe.router." + $0).map(Double.init) }), !xs.isEmpty
+            else {
                 norms.append(.nan); stds.append(.nan)
                 continue
             }

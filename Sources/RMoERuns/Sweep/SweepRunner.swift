@@ -28,8 +28,10 @@ public final class SweepRunner {
     public var trainRuns = true
     private var corpora: [String: Corpus] = [:]
 
-    public init(spec: SweepSpec, out: String, overrides: [String] = [], shard: Shard? = nil, dataDir: String?,
-                progress: ProgressPrinter = ProgressPrinter()) throws {
+    public init(
+        spec: SweepSpec, out: String, overrides: [String] = [], shard: Shard? = nil, dataDir: String?,
+        progress: ProgressPrinter = ProgressPrinter()
+    ) throws {
         self.spec = spec
         self.out = out
         self.runs = try spec.runs(origin: "sweep \(spec.name)", overrides: overrides)
@@ -78,7 +80,8 @@ public final class SweepRunner {
     func writeSweepFile() throws {
         try AtomicFile.createDirectory(out + "/runs", what: "sweep folder")
         let ids = runs.map { JSONText.quote($0.id) }.joined(separator: ", ")
-        let text = "{\n  \"name\": \(JSONText.quote(spec.name)),\n  \"runs\": [\(ids)],\n  \"spec\": \(spec.text.trimmingCharacters(in: .whitespacesAndNewlines))\n}\n"
+        let text =
+            "{\n  \"name\": \(JSONText.quote(spec.name)),\n  \"runs\": [\(ids)],\n  \"spec\": \(spec.text.trimmingCharacters(in: .whitespacesAndNewlines))\n}\n"
         let path = out + "/sweep.json"
         if let old = FileManager.default.contents(atPath: path) {
             let oldObj = try? JSON.object([UInt8](old), origin: path)
@@ -107,7 +110,9 @@ public final class SweepRunner {
         let todo = mine.filter { (trainRuns && !isComplete($0)) || (isComplete($0) && analyzeTokens != nil && !hasAnalysis($0) && !isDiverged($0)) }
         let toTrain = todo.filter { !isComplete($0) }.count
         let analysisOnly = todo.count - toTrain
-        progress.line("sweep \(spec.name): \(runs.count) runs\(shard.map { ", shard \($0.index)/\($0.count): \(mine.count)" } ?? ""), \(mine.count - toTrain) already complete, \(toTrain) to run\(analysisOnly > 0 ? ", \(analysisOnly) to analyse" : ""); output in \(out)")
+        progress.line(
+            "sweep \(spec.name): \(runs.count) runs\(shard.map { ", shard \($0.index)/\($0.count): \(mine.count)" } ?? ""), \(mine.count - toTrain) already complete, \(toTrain) to run\(analysisOnly > 0 ? ", \(analysisOnly) to analyse" : ""); output in \(out)"
+        )
         var done = 0
         var secondsPerStep: Double? = nil
         let sessionStart = System.now()
@@ -137,8 +142,10 @@ public final class SweepRunner {
                 do {
                     let result = try trainer.run()!
                     progress.prefix = ""
-                    progress.line(String(format: "[run %d/%d] %@ done: valid %@ %.4f, test %.4f", i, runs.count, r.id, result.metricName,
-                                         result.validMetric, result.testMetric))
+                    progress.line(
+                        String(
+                            format: "[run %d/%d] %@ done: valid %@ %.4f, test %.4f", i, runs.count, r.id, result.metricName,
+                            result.validMetric, result.testMetric))
                 } catch let d as TrainingDiverged {
                     // Recorded in the run's final.json; the sweep goes on with the other runs.
                     progress.prefix = ""

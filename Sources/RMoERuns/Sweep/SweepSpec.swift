@@ -143,8 +143,9 @@ public struct SweepSpec: Sendable {
             }
             baseline = label
         }
-        let spec = SweepSpec(name: name, description: description, base: base, routers: routers,
-                             seeds: seeds, grid: grid, text: text, pointMajor: pointMajor, baseline: baseline)
+        let spec = SweepSpec(
+            name: name, description: description, base: base, routers: routers,
+            seeds: seeds, grid: grid, text: text, pointMajor: pointMajor, baseline: baseline)
         let runs = try spec.runs(origin: origin)  // every run's config must resolve
         var ids = Set<String>()
         for r in runs where !ids.insert(r.id).inserted {
@@ -167,20 +168,21 @@ public struct SweepSpec: Sendable {
             points = points.flatMap { p in values.map { p + [(field, $0)] } }
         }
         var out: [Run] = []
-        let order: [(seed: Int, point: [(String, String)])] = pointMajor
+        let order: [(seed: Int, point: [(String, String)])] =
+            pointMajor
             ? points.flatMap { p in seeds.map { (seed: $0, point: p) } }
             : seeds.flatMap { s in points.map { (seed: s, point: $0) } }
         for (seed, point) in order {
             for r in routers {
-                    var c = RunConfig()
-                    for (k, v) in base { try c.set(k, text: v, origin: "\(origin) base") }
-                    for (k, v) in r.settings { try c.set(k, text: v, origin: "\(origin) router \(r.label)") }
-                    for (k, v) in point { try c.set(k, text: v, origin: "\(origin) grid") }
-                    try c.set("seed", text: String(seed), origin: origin)
-                    for a in overrides { try c.apply(assignment: a) }
-                    try c.validate()
-                    let suffix = point.map { "-\($0.0.replacingOccurrences(of: "_", with: ""))\(Self.sanitize($0.1))" }.joined()
-                    out.append(Run(id: "\(r.label)-s\(seed)\(suffix)", label: r.label, seed: seed, point: point, config: c))
+                var c = RunConfig()
+                for (k, v) in base { try c.set(k, text: v, origin: "\(origin) base") }
+                for (k, v) in r.settings { try c.set(k, text: v, origin: "\(origin) router \(r.label)") }
+                for (k, v) in point { try c.set(k, text: v, origin: "\(origin) grid") }
+                try c.set("seed", text: String(seed), origin: origin)
+                for a in overrides { try c.apply(assignment: a) }
+                try c.validate()
+                let suffix = point.map { "-\($0.0.replacingOccurrences(of: "_", with: ""))\(Self.sanitize($0.1))" }.joined()
+                out.append(Run(id: "\(r.label)-s\(seed)\(suffix)", label: r.label, seed: seed, point: point, config: c))
             }
         }
         return out
