@@ -9,19 +9,20 @@ let targets = ["FuzzSafeTensors", "FuzzGzip", "FuzzZip", "FuzzConfigJSON", "Fuzz
 
 let package = Package(
     name: "RMoEFuzz",
-    platforms: [.macOS(.v14)],
     dependencies: [.package(name: "rmoe", path: "..")],
-    targets: targets.map { name in
-        .executableTarget(
-            name: name,
-            dependencies: [
-                .product(name: "RMoECore", package: "rmoe"),
-                .product(name: "RMoEData", package: "rmoe"),
-                .product(name: "RMoERuns", package: "rmoe"),
-            ],
-            path: "Sources/\(name)",
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        )
-    },
+    targets: [.target(name: "FuzzSupport", path: "Sources/FuzzSupport")]
+        + targets.map { name in
+            .executableTarget(
+                name: name,
+                dependencies: [
+                    "FuzzSupport",
+                    .product(name: "RMoECore", package: "rmoe"),
+                    .product(name: "RMoEData", package: "rmoe"),
+                    .product(name: "RMoERuns", package: "rmoe"),
+                ],
+                path: "Sources/\(name)",
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            )
+        },
     swiftLanguageModes: [.v6]
 )

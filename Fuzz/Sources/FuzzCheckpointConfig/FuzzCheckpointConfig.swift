@@ -1,3 +1,4 @@
+import FuzzSupport
 import RMoECore
 import RMoERuns
 
@@ -5,7 +6,7 @@ import RMoERuns
 /// bytes: it must throw or give a config that validates, never trap.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCheckpointConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = (data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+    let bytes = fuzzBytes(data, size)
     guard let file = try? SafeTensorsFile.parse(bytes: bytes, source: "fuzz") else { return 0 }
     for router in ["smoe", "rmoe", "dense"] {
         var base = RunConfig()
@@ -18,15 +19,6 @@ public func fuzzCheckpointConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> 
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
 /// SwiftPM names an executable's entry point `<module>_main`: hand control to libFuzzer.
 @_cdecl("FuzzCheckpointConfig_main")
-public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var c = argc, v = argv
-    return LLVMFuzzerRunDriver(&c, &v, fuzzCheckpointConfig)
-}
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt { runFuzzer(argc, argv, fuzzCheckpointConfig) }

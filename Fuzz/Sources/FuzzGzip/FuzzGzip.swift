@@ -1,3 +1,4 @@
+import FuzzSupport
 import RMoEData
 
 /// The gzip reader (and the DEFLATE decoder under it) on arbitrary bytes, with a 16 MB cap.
@@ -9,15 +10,6 @@ public func fuzzGzip(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
 /// SwiftPM names an executable's entry point `<module>_main`: hand control to libFuzzer.
 @_cdecl("FuzzGzip_main")
-public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var c = argc, v = argv
-    return LLVMFuzzerRunDriver(&c, &v, fuzzGzip)
-}
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt { runFuzzer(argc, argv, fuzzGzip) }

@@ -1,10 +1,11 @@
+import FuzzSupport
 import RMoECore
 
 /// The safetensors parser on arbitrary bytes: it must throw or return, never trap; every tensor
 /// it accepts must be readable.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = (data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+    let bytes = fuzzBytes(data, size)
     guard let file = try? SafeTensorsFile.parse(bytes: bytes, source: "fuzz") else { return 0 }
     for name in file.names {
         guard let info = file.info(name) else { fatalError("listed tensor \(name) has no info") }
@@ -18,15 +19,6 @@ public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
 /// SwiftPM names an executable's entry point `<module>_main`: hand control to libFuzzer.
 @_cdecl("FuzzSafeTensors_main")
-public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var c = argc, v = argv
-    return LLVMFuzzerRunDriver(&c, &v, fuzzSafeTensors)
-}
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt { runFuzzer(argc, argv, fuzzSafeTensors) }

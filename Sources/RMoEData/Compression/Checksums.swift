@@ -16,12 +16,32 @@ fileprivate func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// The buffering shared by the 64-byte-block hashes (MD5, SHA-1): whole blocks are compressed
-/// straight from the caller's memory; a partial block waits in `pending`.
 protocol BlockHash {
     var pending: [UInt8] { get set }
     var length: UInt64 { get set }
     mutating func compress(_ block: UnsafeRawPointer)
+}
+
+/// The buffering shared by the 64-byte-block hashes (MD5, SHA-1): whole blocks are compressed
+/// straight from the caller's memory; a partial block waits in `pending`.
+/// A streaming digest: feed bytes, read the digest.
+public protocol Digest {
+    init()
+    /// Feeds more message bytes.
+    mutating func update(_ bytes: UnsafeRawBufferPointer)
+    /// The digest of everything fed so far (the hasher itself is left unchanged).
+    func finalize() -> [UInt8]
+}
+
+extension Digest {
+    /// Feeds more message bytes.
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    /// Lower-case hex of the digest so far.
+    public var hexDigest: String { hexString(finalize()) }
+    /// Lower-case hex of a digest.
+    public static func hex(_ bytes: [UInt8]) -> String { hexString(bytes) }
+    /// The digest of `bytes` in one call.
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] { var h = Self(); h.update(bytes); return h.finalize() }
 }
 
 extension BlockHash {
@@ -73,17 +93,13 @@ extension BlockHash {
 /// Streaming MD5 (RFC 1321). Only for checking published checksums; MD5 is not collision-safe.
 ///
 ///     var h = MD5(); h.update(bytes); let hex = MD5.hex(h.finalize())
-public struct MD5: BlockHash, Sendable {
+public struct MD5: Digest, BlockHash, Sendable {
     var state: (UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476)
     var pending: [UInt8] = []
     var length: UInt64 = 0
 
     public init() { pending.reserveCapacity(64) }
-
-    /// Feeds more message bytes.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) { absorb(bytes) }
-    /// Feeds more message bytes.
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { absorb($0) } }
 
     /// The 16-byte digest of everything fed so far (the hasher itself is left unchanged).
     public func finalize() -> [UInt8] {
@@ -95,13 +111,6 @@ public struct MD5: BlockHash, Sendable {
         }
         return out
     }
-
-    /// Lower-case hex of the digest so far.
-    public var hexDigest: String { hexString(finalize()) }
-    /// Lower-case hex of a digest.
-    public static func hex(_ bytes: [UInt8]) -> String { hexString(bytes) }
-    /// The digest of `bytes` in one call.
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] { var h = MD5(); h.update(bytes); return h.finalize() }
 
     @inline(__always) private static func rotl(_ x: UInt32, _ s: UInt32) -> UInt32 { (x << s) | (x >> (32 - s)) }
     @inline(__always) private static func ff(_ a: inout UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ x: UInt32, _ s: UInt32, _ t: UInt32) {
@@ -163,17 +172,13 @@ public struct MD5: BlockHash, Sendable {
 /// Streaming SHA-1 (FIPS 180-4).
 ///
 ///     var h = SHA1(); h.update(bytes); let hex = SHA1.hex(h.finalize())
-public struct SHA1: BlockHash, Sendable {
+public struct SHA1: Digest, BlockHash, Sendable {
     var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
     var pending: [UInt8] = []
     var length: UInt64 = 0
 
     public init() { pending.reserveCapacity(64) }
-
-    /// Feeds more message bytes.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) { absorb(bytes) }
-    /// Feeds more message bytes.
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { absorb($0) } }
 
     /// The 20-byte digest of everything fed so far (the hasher itself is left unchanged).
     public func finalize() -> [UInt8] {
@@ -185,13 +190,6 @@ public struct SHA1: BlockHash, Sendable {
         }
         return out
     }
-
-    /// Lower-case hex of the digest so far.
-    public var hexDigest: String { hexString(finalize()) }
-    /// Lower-case hex of a digest.
-    public static func hex(_ bytes: [UInt8]) -> String { hexString(bytes) }
-    /// The digest of `bytes` in one call.
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] { var h = SHA1(); h.update(bytes); return h.finalize() }
 
     /// One 64-byte block: the 80-word schedule and 80 rounds.
     mutating func compress(_ p: UnsafeRawPointer) {
