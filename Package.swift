@@ -10,7 +10,6 @@ import PackageDescription
 /// -> `CKernels` (C + OpenMP kernels) -> `COpenBLAS`, `CZlib` (system libraries).
 let package = Package(
     name: "rmoe",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rmoe", targets: ["rmoe"]),
         .library(name: "RMoECore", targets: ["RMoECore"]),

@@ -6,7 +6,6 @@ import PackageDescription
 //   swift package --package-path Benchmarks benchmark
 let package = Package(
     name: "RMoEBenchmarks",
-    platforms: [.macOS(.v14)],
     dependencies: [
         .package(name: "rmoe", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

@@ -288,6 +288,4 @@ public enum Runtime {
     public static func setBLASThreads(_ n: Int) { rk_set_blas_threads(Int32(min(max(1, n), maxThreads))) }
     /// FMA peak of the current thread team, measured now (GFLOP/s).
     public static func measureFMAPeak(seconds: Double = 0.3) -> Double { rk_fma_peak_gflops(seconds) }
-    /// Logical CPUs of the machine.
-    public static var availableCores: Int { System.coreCount }
 }

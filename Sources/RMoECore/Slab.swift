@@ -62,7 +62,6 @@ public struct TensorLayout: Sendable {
         self.index = index
     }
 
-    public func position(of name: String) -> Int? { index[name] }
     public func spec(_ name: String) -> TensorSpec? { index[name].map { specs[$0] } }
     public func offset(of name: String) -> Int? { index[name].map { offsets[$0] } }
 

@@ -148,13 +148,6 @@ public final class LanguageModel<S: KernelScalar> {
 
     /// Per-token losses of the last forward pass [B * S] (0 where not counted).
     public var lastLosses: UnsafeBufferPointer<S> { UnsafeBufferPointer(start: losses, count: rows) }
-
-    /// Copies a batch in: `input` and `target` rows of length seq_len each.
-    public func setBatch(tokens input: UnsafeBufferPointer<Int32>, targets target: UnsafeBufferPointer<Int32>) {
-        precondition(input.count == rows && target.count == rows)
-        tokens.update(from: input.baseAddress!, count: rows)
-        targets.update(from: target.baseAddress!, count: rows)
-    }
 }
 
 /// The feed-forward layer of a block.

@@ -23,8 +23,6 @@ public final class StepProfile: @unchecked Sendable {
     public private(set) var seconds = [Double](repeating: 0, count: Part.allCases.count)
     public init() {}
 
-    public func reset() { for i in seconds.indices { seconds[i] = 0 } }
-
     @inline(__always)
     public func add(_ part: Part, since t0: Double) { seconds[part.rawValue] += System.now() - t0 }
 }

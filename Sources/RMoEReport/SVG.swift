@@ -323,45 +323,6 @@ public enum SVGPlot {
         return d.svg()
     }
 
-    /// Grouped bars: for each group (an x position), one bar per series, side by side (e.g. the
-    /// load of each expert in each layer). The y axis includes 0; non-finite values are skipped.
-    public static func groupedBars(
-        title: String, xLabel: String, yLabel: String, groups: [String],
-        series: [(name: String, values: [Double])]
-    ) -> String {
-        let ng = max(groups.count, series.map(\.values.count).max() ?? 0), ns = series.count
-        let vals = series.flatMap { $0.values.filter(\.isFinite) }
-        guard ng > 0, ns > 0, !vals.isEmpty else { return SVGDraw.noData(title) }
-        let vlo = min(0, vals.min()!), vhi = max(0, vals.max()!), span = vhi - vlo > 0 ? vhi - vlo : 1
-        let lo = vlo < 0 ? vlo - 0.05 * span : 0, hi = vhi > 0 ? vhi + 0.08 * span : (vlo < 0 ? 0 : 1)
-        let yt = SVGDraw.linTicks(lo, hi)
-        let plotW = min(1400, max(420, Double(ng) * (Double(ns) * 9 + 14)))
-        let slot = plotW / Double(ng)
-        let lab = (0..<ng).map { $0 < groups.count ? groups[$0] : "" }
-        let cats = SVGDraw.Cats(lab, slot: slot)
-        let legend = SVGDraw.Legend(series.map(\.name), height: 260)
-        var (d, f) = SVGDraw.layout(
-            title: title, left: max(SVGDraw.leftMargin(yt, yLabel), cats.overhang), plotW: plotW, plotH: 260,
-            right: legend.width + 10, bottom: cats.height + 8 + (xLabel.isEmpty ? 0 : 20))
-        let sy = SVGDraw.Scale(lo: lo, hi: hi, a: f.bottom, b: f.top, log: false)
-        SVGDraw.yAxis(&d, f, sy, yt, label: yLabel)
-        let base = sy(0), bw = slot * 0.82 / Double(ns)
-        let centers = (0..<ng).map { f.left + (Double($0) + 0.5) * slot }
-        for (si, s) in series.enumerated() {
-            let c = SVGDraw.color(si, ns)
-            for (g, v) in s.values.prefix(ng).enumerated() where v.isFinite {
-                let x = centers[g] - slot * 0.41 + Double(si) * bw, y = sy(v)
-                d.rect(x, min(y, base), bw, abs(base - y), fill: c, opacity: 0.9)
-            }
-        }
-        if lo < 0 { d.line(f.left, base, f.right, base, stroke: "#444444", width: 0.8) }
-        SVGDraw.drawCats(&d, f, centers: centers, labels: lab, cats)
-        if !xLabel.isEmpty { d.text(f.left + f.width / 2, d.height - 10, xLabel, size: 12, anchor: "middle") }
-        SVGDraw.frameLines(&d, f)
-        legend.draw(&d, x: f.right + 16, y: f.top + 6) { d, i, x, y in d.rect(x + 2, y - 5, 12, 10, fill: SVGDraw.color(i, ns)) }
-        return d.svg()
-    }
-
     /// Several SVG panels side by side in one SVG, top-aligned, `gap` pixels apart. Each panel is
     /// nested as an `<svg>` element inside a translated `<g>`; the total size comes from the
     /// panels' `width`/`height` attributes (or their `viewBox` when those are missing).

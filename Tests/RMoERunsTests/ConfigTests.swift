@@ -4,6 +4,8 @@ import RMoETestSupport
 @testable import RMoECore
 @testable import RMoERuns
 @testable import RMoEReport
+import RMoEData
+import RMoEModel
 
 @Suite("Config: precedence, strict keys and values")
 struct ConfigTests {
@@ -68,5 +70,19 @@ struct ConfigTests {
         let back = try RunConfig.fromJSON(c.jsonText, origin: "test")
         #expect(back == c)
         #expect(back.jsonText == c.jsonText)
+    }
+}
+
+@Suite("The README's library example")
+struct LibraryUseTests {
+    @Test("train a small rmoe model through the library API")
+    func readmeExample() throws {
+        var c = RunConfig()
+        c.model.router = "rmoe"; c.model[RMoERouter.routerDim] = 16; c.model.layers = 2; c.model.dModel = 32
+        c.steps = 20; c.model.seqLen = 32; c.model.batch = 4; c.finalEvalWindows = 16
+        c.synthetic.trainTokens = 20_000; c.synthetic.evalTokens = 2_000
+        let corpus = try CorpusCatalog.load(c.corpus, dataDir: nil, synthetic: c.synthetic, seqLen: c.model.seqLen)
+        let result = try Trainer(config: c, corpus: corpus, files: nil).run()!
+        #expect(result.validMetric.isFinite && result.steps == 20)
     }
 }
