@@ -76,3 +76,9 @@ double rk_fma_peak_gflops(double seconds) {
     if (sink == 12345.0) return 0;   /* keep the result alive */
     return (double)iters * 12 * 16 * 2 * rk_threads / (t1 - t0) / 1e9;
 }
+
+/* The memory-bandwidth bar of the AdamW benchmark: dst = src over n floats, in one contiguous
+ * chunk per thread of the team (as AdamW's loop splits its tensors). */
+void rk_copy_parallel(float *dst, const float *src, long n) {
+    RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, { dst[i] = src[i]; });
+}

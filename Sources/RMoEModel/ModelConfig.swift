@@ -186,10 +186,17 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     }
 
     /// Matmul FLOPs of one forward pass over `batch * seqLen` tokens (2 per multiply-add),
-    /// counting the causal attention products at full square size (the usual convention).
-    public var forwardFlops: Double {
+    /// counting the causal attention products (scores and values) at full square size, the usual
+    /// convention (`forwardFlopsCausal` counts them at half the square).
+    public var forwardFlops: Double { forwardFlops(causalHalf: false) }
+
+    /// The same with causal attention's score and value products at half the square (what a
+    /// kernel that skips the masked half does); the honest count for a fraction of the peak.
+    public var forwardFlopsCausal: Double { forwardFlops(causalHalf: true) }
+
+    func forwardFlops(causalHalf: Bool) -> Double {
         let T = Double(batch * seqLen), d = Double(dModel), S = Double(seqLen)
-        let attn = 2 * T * d * 4 * d + 2 * 2 * T * S * d
+        let attn = 2 * T * d * 4 * d + 2 * 2 * T * S * d * (causalHalf ? 0.5 : 1)
         let ffn: Double
         if isDense {
             ffn = 2 * T * d * Double(denseWidth) * 3

@@ -60,6 +60,8 @@ public final class Trainer {
     /// Steps done (= optimizer updates).
     public private(set) var step = 0
     private var trainSeconds = 0.0
+    /// Seconds spent in training steps alone (no logging, evaluation or checkpoints).
+    private var stepSeconds = 0.0
     private var routerSeconds = 0.0
     /// Best validation loss so far (periodic evaluation) and its step.
     private var bestValid = Double.infinity, bestStep = 0
@@ -196,6 +198,7 @@ public final class Trainer {
         }
         let seconds = state.metadata["train_seconds"].flatMap(Double.init) ?? 0
         let router = state.metadata["router_seconds"].flatMap(Double.init) ?? 0
+        let stepTime = state.metadata["step_seconds"].flatMap(Double.init) ?? seconds
         let best = state.metadata["best_valid_loss"].flatMap(Double.init) ?? .infinity
         let bestAt = counter("best_step") ?? 0
         guard seconds.isFinite, seconds >= 0, router.isFinite, router >= 0, !best.isNaN, best > -Double.infinity, bestAt >= 0, bestAt <= s else {
@@ -204,6 +207,7 @@ public final class Trainer {
             )
         }
         trainSeconds = seconds; routerSeconds = router; bestValid = best; bestStep = bestAt
+        stepSeconds = stepTime.isFinite && stepTime >= 0 ? stepTime : seconds
         step = s
         lastCheckpointStep = s
         if let dropped = try log?.truncate(after: s), dropped > 0 {
@@ -238,7 +242,7 @@ public final class Trainer {
         try ensureFiniteParameters()
         let md = metadata([
             "step": String(step), "train_seconds": String(trainSeconds),
-            "router_seconds": String(routerSeconds), "best_valid_loss": String(bestValid), "best_step": String(bestStep),
+            "router_seconds": String(routerSeconds), "step_seconds": String(stepSeconds), "best_valid_loss": String(bestValid), "best_step": String(bestStep),
         ])
         try Checkpoint.saveTrainState(params: model.params, optimizer: optimizer, to: files.trainState, metadata: md)
         try Checkpoint.saveModel(model.params, to: files.model, metadata: md)
@@ -295,12 +299,15 @@ public final class Trainer {
         } else {
             progress.line("resuming at step \(startStep) of \(c.steps)")
         }
-        var intervalLoss = 0.0, intervalCE = 0.0, intervalBalance = 0.0, intervalSteps = 0, intervalStart = System.now(), lastNorm = 0.0
+        var intervalLoss = 0.0, intervalCE = 0.0, intervalBalance = 0.0, intervalSteps = 0, intervalStepSeconds = 0.0, lastNorm = 0.0
         var lastTrainLoss = Double.nan
         let runStart = System.now(), secondsBefore = trainSeconds
         let routerBefore = routerSeconds, clockStart = model.routerClock.seconds
         while step < c.steps {
+            let stepStart = System.now()
             let (loss, norm) = trainStep()
+            let stepTime = System.now() - stepStart
+            stepSeconds += stepTime; intervalStepSeconds += stepTime
             if !loss.isFinite || !norm.isFinite {
                 let what = !loss.isFinite ? "the training loss is \(loss)" : "the gradient norm is \(norm) (loss \(loss))"
                 throw TrainingDiverged(step: step + 1, what: what, lastCheckpoint: lastCheckpointStep)
@@ -316,8 +323,8 @@ public final class Trainer {
                     format: "step %d/%d  loss %.4f  %@ tok/s  ETA %@", step, c.steps, loss,
                     formatCount(tokensPerStep / perStep), formatDuration(perStep * Double(c.steps - step))))
             if step % c.logEvery == 0 || step == c.steps {
-                let now = System.now()
-                let tps = tokensPerStep * Double(intervalSteps) / (now - intervalStart)
+                // Training steps only: logging, evaluation and checkpoints are not in the rate.
+                let tps = tokensPerStep * Double(intervalSteps) / intervalStepSeconds
                 lastTrainLoss = intervalLoss / Double(intervalSteps)
                 try log?.append(
                     JSONText.object([
@@ -332,7 +339,7 @@ public final class Trainer {
                             format: "step %d/%d  loss %.4f  lr %.2e  %@ tok/s  ETA %@", step, c.steps, lastTrainLoss,
                             Self.learningRate(c, step: step - 1), formatCount(tps), formatDuration(perStep * Double(c.steps - step))))
                 }
-                intervalLoss = 0; intervalCE = 0; intervalBalance = 0; intervalSteps = 0; intervalStart = System.now()
+                intervalLoss = 0; intervalCE = 0; intervalBalance = 0; intervalSteps = 0; intervalStepSeconds = 0
             }
             if c.evalEvery > 0 && (step % c.evalEvery == 0 || step == c.steps) {
                 if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts, topK: c.model.topK) }
@@ -368,7 +375,7 @@ public final class Trainer {
         r.steps = step
         r.metricName = corpus.metricName
         r.trainSeconds = trainSeconds
-        r.tokensPerSecond = trainSeconds > 0 ? tokensPerStep * Double(step) / trainSeconds : 0
+        r.tokensPerSecond = stepSeconds > 0 ? tokensPerStep * Double(step) / stepSeconds : 0
         r.trainableParameters = model.layout.parameterCount(trainable: true)
         r.frozenParameters = model.layout.parameterCount(trainable: false)
         r.finalTrainLoss = lastTrainLoss

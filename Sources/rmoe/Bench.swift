@@ -58,6 +58,8 @@ struct Bench: ParsableCommand {
                             ("bench", .string(inference ? "forward" : "step")), ("router", .string(r.router)), ("threads", .int(t)),
                             ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
                             ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("flops_per_step", .double(r.flops)),
+                            ("flops_per_step_causal", .double(r.flopsCausal)), ("gflops_causal", .double(r.gflopsCausal)),
+                            ("fraction_of_fma_peak_causal", .double(r.gflopsCausal / (peak.fmaGflops * Double(t) / Double(maxThreads)))),
                             ("gflops", .double(r.gflops)), ("sgemm_ceiling_gflops", .double(peak.sgemmGflops)),
                             ("fraction_of_sgemm_ceiling", .double(r.gflops / peak.sgemmGflops)),
                             ("fma_peak_gflops", .double(peak.fmaGflops * Double(t) / Double(maxThreads))),
@@ -73,6 +75,11 @@ struct Bench: ParsableCommand {
                             r.router, inference ? "forward" : "training step", t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3,
                             formatCount(r.tokensPerSecond), r.flops / 1e9, r.gflops, 100 * r.gflops / peak.sgemmGflops, peak.sgemmGflops)
                             + String(format: ", %.0f%% of the FMA peak", 100 * r.gflops / (peak.fmaGflops * Double(t) / Double(maxThreads))))
+                    print(
+                        String(
+                            format:
+                                "    counting causal attention at half the square: %.2f GFLOP/step, %.1f GFLOP/s = %.0f%% of the FMA peak (the counts above use the full square)",
+                            r.flopsCausal / 1e9, r.gflopsCausal, 100 * r.gflopsCausal / (peak.fmaGflops * Double(t) / Double(maxThreads))))
                     let need = Double(r.stateBytes + r.activationBytes)
                     print(
                         String(

@@ -45,6 +45,23 @@ extension Bench {
                                 r.router, e, t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3, ratio, flopRatio, counts[0]))
                     }
                 }
+                // AdamW over each E's parameters against a copy loop of the same traffic, in this process.
+                for (e, c) in zip(counts, configs) where !inference {
+                    let a = try AdamWBench.run(config: c, threads: t, reps: common.reps)
+                    if common.json {
+                        print(
+                            JSONText.object([
+                                ("bench", .string("adamw")), ("experts", .int(e)), ("threads", .int(t)), ("parameters", .int(a.parameters)),
+                                ("ms_median", .double(a.adamw.median * 1e3)), ("adamw_gb_per_s", .double(a.adamwGBs)),
+                                ("copy_gb_per_s", .double(a.copyGBs)), ("fraction_of_copy", .double(a.adamwGBs / a.copyGBs)),
+                            ]))
+                    } else {
+                        print(
+                            String(
+                                format: "  AdamW E=%-4d %d thread(s): %.1f ms for %@ parameters: %.1f GB/s; a copy of the same bytes: %.1f GB/s (%.0f%%)",
+                                e, t, a.adamw.median * 1e3, formatCount(Double(a.parameters)), a.adamwGBs, a.copyGBs, 100 * a.adamwGBs / a.copyGBs))
+                    }
+                }
             }
         }
     }

@@ -74,7 +74,11 @@ struct CLITests {
             cwd: Fixtures.tempDir("cwd"))
         #expect(r.status == 0, "\(r.err)")
         let rows = r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(rows.map { $0["experts"] as? Int } == [2, 4])
-        #expect(rows.first?["ratio_to_first"] as? Double == 1.0)
+        let steps = rows.filter { $0["bench"] as? String == "experts" }, adamw = rows.filter { $0["bench"] as? String == "adamw" }
+        #expect(steps.map { $0["experts"] as? Int } == [2, 4])
+        #expect(steps.first?["ratio_to_first"] as? Double == 1.0)
+        // AdamW against a copy of the same bytes, per E.
+        #expect(adamw.map { $0["experts"] as? Int } == [2, 4])
+        #expect(adamw.allSatisfy { ($0["adamw_gb_per_s"] as? Double ?? 0) > 0 && ($0["copy_gb_per_s"] as? Double ?? 0) > 0 })
     }
 }

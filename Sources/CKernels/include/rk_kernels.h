@@ -30,6 +30,8 @@ int rk_get_threads(void);
 void rk_set_blas_threads(int n);
 /* Runs body(ctx, i) for i in [0, n) on the OpenMP team (dynamic schedule). For Swift callers. */
 void rk_parallel_for(long n, void *ctx, void (*body)(void *ctx, long i));
+/* dst = src over n floats on the thread team (the memory-bandwidth bar of the AdamW benchmark). */
+void rk_copy_parallel(float *dst, const float *src, long n);
 /* Measured FMA peak of the thread team in GFLOP/s (float, 16-wide FMA chains for about `seconds`). */
 double rk_fma_peak_gflops(double seconds);
 
