@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RMoECore", targets: ["RMoECore"]),
         .library(name: "RMoEModel", targets: ["RMoEModel"]),
         .library(name: "RMoEData", targets: ["RMoEData"]),
+        .library(name: "RMoEDistributed", targets: ["RMoEDistributed"]),
         .library(name: "RMoERuns", targets: ["RMoERuns"]),
         .library(name: "RMoEReport", targets: ["RMoEReport"]),
         .library(name: "RMoEBench", targets: ["RMoEBench"]),
@@ -27,6 +28,11 @@ let package = Package(
             name: "COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
         .systemLibrary(
             name: "CZlib",
@@ -52,7 +58,7 @@ let package = Package(
         .target(name: "RMoEModel", dependencies: ["RMoECore"]),
         .target(
             name: "RMoERuns",
-            dependencies: ["RMoECore", "RMoEModel", "RMoEData", "RMoEBuildInfo"],
+            dependencies: ["RMoECore", "RMoEModel", "RMoEData", "RMoEBuildInfo", "RMoEDistributed"],
             resources: [
                 .embedInCode("Presets/smoke.json"), .embedInCode("Presets/main.json"),
                 .embedInCode("Presets/ablation-bytes.json"), .embedInCode("Presets/ablation-words.json"),
@@ -60,6 +66,8 @@ let package = Package(
                 .embedInCode("Presets/scale.json"), .embedInCode("Presets/scale-causes.json"),
             ]
         ),
+        // Processes of a job and their collectives (Open MPI when launched by mpirun).
+        .target(name: "RMoEDistributed", dependencies: ["RMoECore", "CMPI"]),
         .target(name: "RMoEReport", dependencies: ["RMoECore", "RMoEModel", "RMoERuns"]),
         .target(
             name: "RMoEBench",
@@ -71,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "rmoe",
             dependencies: [
-                "RMoECore", "RMoEModel", "RMoEData", "RMoERuns", "RMoEReport", "RMoEBench",
+                "RMoECore", "RMoEModel", "RMoEData", "RMoEDistributed", "RMoERuns", "RMoEReport", "RMoEBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

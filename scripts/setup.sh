@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the system packages the toolkit needs (OpenBLAS, LLVM's OpenMP runtime, zlib) when missing.
+# Installs the system packages the toolkit needs (OpenBLAS, LLVM's OpenMP runtime, zlib, Open MPI) when missing.
 set -euo pipefail
 missing=()
-for p in libopenblas-dev libomp-dev zlib1g-dev; do
+for p in libopenblas-dev libomp-dev zlib1g-dev libopenmpi-dev openmpi-bin; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -3,7 +3,7 @@
  * (docs/routers.md 1.6 form (a)) with its gradient. */
 /* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_softmax_rows_f32, rk_softmax_rows_f64,
  * rk_topk_gate_f32, rk_topk_gate_f64, rk_balance_loss_f32, rk_balance_loss_f64, rk_balance_bwd_f32,
- * rk_balance_bwd_f64. */
+ * rk_balance_bwd_f64, rk_balance_colsums_f32, rk_balance_colsums_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"
@@ -59,9 +59,17 @@ double FN(rk_balance_loss)(const T *p, const int32_t *counts, int N, int E, int 
     return E * loss;
 }
 
-void FN(rk_balance_bwd)(T *dscore, const T *p, const int32_t *counts, int N, int E, int k, T coef,
-                        T inv_tau) {
-    double Tk = (double)N * k;
+void FN(rk_balance_colsums)(double *out, const T *p, int N, int E) {
+    for (int e = 0; e < E; e++) {
+        double col = 0;
+        for (int n = 0; n < N; n++) col += p[(long)n * E + e];
+        out[e] = col;
+    }
+}
+
+void FN(rk_balance_bwd)(T *dscore, const T *p, const int32_t *counts, int N, long Ntotal, int E, int k,
+                        T coef, T inv_tau) {
+    double Tk = (double)Ntotal * k;
     T dp[RK_MAX_EXPERTS];
     int EE = E < RK_MAX_EXPERTS ? E : RK_MAX_EXPERTS;
     for (int e = 0; e < EE; e++) dp[e] = (T)(coef * E * counts[e] / (Tk * Tk));

@@ -75,11 +75,11 @@ void FN(rk_l2norm_rows_bwd)(T *dx, const T *dy, const T *y, const T *norms, int 
     });
 }
 
-void FN(rk_dropout)(T *a, T *mask, long n, T p, uint64_t seed) {
+void FN(rk_dropout)(T *a, T *mask, long n, T p, uint64_t seed, long offset) {
     T keep = (T)1 / ((T)1 - p);
     uint64_t threshold = (uint64_t)((double)p * 18446744073709551616.0);
     RK_FOR(n >= RK_PAR_MIN, long, i, n, {
-        T m = rk_mix64(seed ^ rk_mix64((uint64_t)i)) < threshold ? (T)0 : keep;
+        T m = rk_mix64(seed ^ rk_mix64((uint64_t)(offset + i))) < threshold ? (T)0 : keep;
         mask[i] = m;
         a[i] *= m;
     });

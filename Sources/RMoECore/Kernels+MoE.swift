@@ -9,10 +9,13 @@ public protocol MoEKernelScalar {
     static func topKGate(_ idx: UnsafeMutablePointer<Int32>, _ w: UnsafeMutablePointer<Self>, _ z: UnsafePointer<Self>, _ N: Int, _ E: Int, _ k: Int)
     /// Switch balance loss `E sum_e f_e P_e`, f_e = n_e / (Tk), P_e = sum_t p_te / (Tk).
     static func balanceLoss(_ p: UnsafePointer<Self>, _ counts: UnsafePointer<Int32>, _ N: Int, _ E: Int, _ k: Int) -> Double
-    /// `dscore +=` coef * d(balance loss)/d(score) through p = softmax(score * invTau).
+    /// `dscore +=` coef * d(balance loss)/d(score) through p = softmax(score * invTau), for N rows of a
+    /// batch of `total` tokens whose expert counts are `counts`.
     static func balanceBackward(
-        _ dscore: UnsafeMutablePointer<Self>, _ p: UnsafePointer<Self>, _ counts: UnsafePointer<Int32>, _ N: Int, _ E: Int, _ k: Int, _ coef: Self,
-        _ invTau: Self)
+        _ dscore: UnsafeMutablePointer<Self>, _ p: UnsafePointer<Self>, _ counts: UnsafePointer<Int32>, _ N: Int, total: Int, _ E: Int, _ k: Int,
+        _ coef: Self, _ invTau: Self)
+    /// out[e] = sum over the N rows of p[n, e] (double, row order).
+    static func balanceColumnSums(_ out: UnsafeMutablePointer<Double>, _ p: UnsafePointer<Self>, _ N: Int, _ E: Int)
     /// Xe[row] = x[token of row] for the T*k sorted rows.
     static func moeGather(_ Xe: UnsafeMutablePointer<Self>, _ x: UnsafePointer<Self>, _ route: UnsafePointer<rk_route_t>, _ d: Int)
     /// Every expert on its row tiles (see rk_kernels.h).
@@ -60,9 +63,15 @@ extension Float: MoEKernelScalar {
         return rk_balance_loss_f32(p, counts, Int32(truncatingIfNeeded: N), Int32(truncatingIfNeeded: E), Int32(truncatingIfNeeded: k))
     }
     public static func balanceBackward(
-        _ dscore: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ counts: UnsafePointer<Int32>, _ N: Int, _ E: Int, _ k: Int, _ coef: Float,
-        _ invTau: Float
-    ) { rk_balance_bwd_f32(dscore, p, counts, Int32(truncatingIfNeeded: N), Int32(truncatingIfNeeded: E), Int32(truncatingIfNeeded: k), coef, invTau) }
+        _ dscore: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ counts: UnsafePointer<Int32>, _ N: Int, total: Int, _ E: Int, _ k: Int,
+        _ coef: Float, _ invTau: Float
+    ) {
+        rk_balance_bwd_f32(
+            dscore, p, counts, Int32(truncatingIfNeeded: N), total, Int32(truncatingIfNeeded: E), Int32(truncatingIfNeeded: k), coef, invTau)
+    }
+    public static func balanceColumnSums(_ out: UnsafeMutablePointer<Double>, _ p: UnsafePointer<Float>, _ N: Int, _ E: Int) {
+        rk_balance_colsums_f32(out, p, Int32(truncatingIfNeeded: N), Int32(truncatingIfNeeded: E))
+    }
     public static func moeGather(_ Xe: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ route: UnsafePointer<rk_route_t>, _ d: Int) {
         rk_moe_gather_f32(Xe, x, route, Int32(truncatingIfNeeded: d))
     }
@@ -117,9 +126,15 @@ extension Double: MoEKernelScalar {
         return rk_balance_loss_f64(p, counts, Int32(truncatingIfNeeded: N), Int32(truncatingIfNeeded: E), Int32(truncatingIfNeeded: k))
     }
     public static func balanceBackward(
-        _ dscore: UnsafeMutablePointer<Double>, _ p: UnsafePointer<Double>, _ counts: UnsafePointer<Int32>, _ N: Int, _ E: Int, _ k: Int, _ coef: Double,
-        _ invTau: Double
-    ) { rk_balance_bwd_f64(dscore, p, counts, Int32(truncatingIfNeeded: N), Int32(truncatingIfNeeded: E), Int32(truncatingIfNeeded: k), coef, invTau) }
+        _ dscore: UnsafeMutablePointer<Double>, _ p: UnsafePointer<Double>, _ counts: UnsafePointer<Int32>, _ N: Int, total: Int, _ E: Int, _ k: Int,
+        _ coef: Double, _ invTau: Double
+    ) {
+        rk_balance_bwd_f64(
+            dscore, p, counts, Int32(truncatingIfNeeded: N), total, Int32(truncatingIfNeeded: E), Int32(truncatingIfNeeded: k), coef, invTau)
+    }
+    public static func balanceColumnSums(_ out: UnsafeMutablePointer<Double>, _ p: UnsafePointer<Double>, _ N: Int, _ E: Int) {
+        rk_balance_colsums_f64(out, p, Int32(truncatingIfNeeded: N), Int32(truncatingIfNeeded: E))
+    }
     public static func moeGather(_ Xe: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, _ route: UnsafePointer<rk_route_t>, _ d: Int) {
         rk_moe_gather_f64(Xe, x, route, Int32(truncatingIfNeeded: d))
     }

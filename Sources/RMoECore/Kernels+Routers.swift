@@ -12,8 +12,8 @@ public protocol RouterKernelScalar {
     /// dx += (dy - y <y, dy>) / ||x|| per row (dy / eps where the norm was clamped).
     static func l2NormalizeRowsBackward(
         _ dx: UnsafeMutablePointer<Self>, _ dy: UnsafePointer<Self>, _ y: UnsafePointer<Self>, _ norms: UnsafePointer<Self>, _ N: Int, _ D: Int, _ eps: Self)
-    /// Inverted dropout in place with mask[i] from (seed, i); mask saved.
-    static func dropout(_ a: UnsafeMutablePointer<Self>, _ mask: UnsafeMutablePointer<Self>, _ n: Int, _ p: Self, _ seed: UInt64)
+    /// Inverted dropout in place with mask[i] from (seed, offset + i); mask saved.
+    static func dropout(_ a: UnsafeMutablePointer<Self>, _ mask: UnsafeMutablePointer<Self>, _ n: Int, _ p: Self, _ seed: UInt64, offset: Int)
     /// y *= x element-wise.
     static func multiply(_ y: UnsafeMutablePointer<Self>, _ x: UnsafePointer<Self>, _ n: Int)
     /// y += a x.
@@ -36,8 +36,8 @@ extension Float: RouterKernelScalar {
         _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ norms: UnsafePointer<Float>, _ N: Int, _ D: Int,
         _ eps: Float
     ) { rk_l2norm_rows_bwd_f32(dx, dy, y, norms, Int32(truncatingIfNeeded: N), Int32(truncatingIfNeeded: D), eps) }
-    public static func dropout(_ a: UnsafeMutablePointer<Float>, _ mask: UnsafeMutablePointer<Float>, _ n: Int, _ p: Float, _ seed: UInt64) {
-        rk_dropout_f32(a, mask, n, p, seed)
+    public static func dropout(_ a: UnsafeMutablePointer<Float>, _ mask: UnsafeMutablePointer<Float>, _ n: Int, _ p: Float, _ seed: UInt64, offset: Int) {
+        rk_dropout_f32(a, mask, n, p, seed, offset)
     }
     public static func multiply(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) { rk_mul_f32(y, x, n) }
     public static func axpy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ a: Float) { rk_axpy_f32(y, x, n, a) }
@@ -57,8 +57,8 @@ extension Double: RouterKernelScalar {
         _ dx: UnsafeMutablePointer<Double>, _ dy: UnsafePointer<Double>, _ y: UnsafePointer<Double>, _ norms: UnsafePointer<Double>, _ N: Int, _ D: Int,
         _ eps: Double
     ) { rk_l2norm_rows_bwd_f64(dx, dy, y, norms, Int32(truncatingIfNeeded: N), Int32(truncatingIfNeeded: D), eps) }
-    public static func dropout(_ a: UnsafeMutablePointer<Double>, _ mask: UnsafeMutablePointer<Double>, _ n: Int, _ p: Double, _ seed: UInt64) {
-        rk_dropout_f64(a, mask, n, p, seed)
+    public static func dropout(_ a: UnsafeMutablePointer<Double>, _ mask: UnsafeMutablePointer<Double>, _ n: Int, _ p: Double, _ seed: UInt64, offset: Int) {
+        rk_dropout_f64(a, mask, n, p, seed, offset)
     }
     public static func multiply(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, _ n: Int) { rk_mul_f64(y, x, n) }
     public static func axpy(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, _ n: Int, _ a: Double) { rk_axpy_f64(y, x, n, a) }

@@ -17,13 +17,21 @@ public struct TrainBatches: Sendable {
 
     /// Writes batch `step` into `input` and `target` ([batch, seqLen] each).
     public func fill(step: Int, input: UnsafeMutablePointer<Int32>, target: UnsafeMutablePointer<Int32>) {
+        fill(step: step, rows: 0..<batch, input: input, target: target)
+    }
+
+    /// Writes rows `rows` of batch `step` (a rank's or a micro-batch's part) into `input` and
+    /// `target` ([rows.count, seqLen] each). Every row's window is drawn as for the whole batch.
+    public func fill(step: Int, rows: Range<Int>, input: UnsafeMutablePointer<Int32>, target: UnsafeMutablePointer<Int32>) {
         var rng = Xoshiro256(seed: seed, stream: stableHash("batches") &+ UInt64(step))
         let span = tokens.count - seqLen - 1
         tokens.withUnsafeBufferPointer { t in
             for b in 0..<batch {
                 let start = rng.below(span + 1)
-                (input + b * seqLen).update(from: t.baseAddress! + start, count: seqLen)
-                (target + b * seqLen).update(from: t.baseAddress! + start + 1, count: seqLen)
+                guard rows.contains(b) else { continue }
+                let r = b - rows.lowerBound
+                (input + r * seqLen).update(from: t.baseAddress! + start, count: seqLen)
+                (target + r * seqLen).update(from: t.baseAddress! + start + 1, count: seqLen)
             }
         }
     }

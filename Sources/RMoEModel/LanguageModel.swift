@@ -41,6 +41,48 @@ public final class LanguageModel<S: KernelScalar> {
     public private(set) var lastCrossEntropy = 0.0
     public private(set) var lastBalance = 0.0
     public private(set) var lastCountedTokens = 0
+    /// Sum of the per-token losses of the last forward pass (nats).
+    public private(set) var lastLossSum = 0.0
+    /// When set, the cross-entropy gradient is scaled by 1 / lossNormalizer instead of 1 / (this
+    /// batch's targets): the target count of a whole batch split over ranks or micro-batches.
+    public var lossNormalizer: Int? = nil
+
+    /// Whether MoE layers record p's column sums (split batches; see `balanceParts`).
+    public var recordBalanceColumns = false {
+        didSet { for m in moeLayers { m.recordColumnSums = recordBalanceColumns } }
+    }
+
+    /// This batch's part of every MoE layer's balance statistics after a forward pass: its expert
+    /// counts and the column sums of p (with `recordBalanceColumns`).
+    public func balanceParts() -> [(counts: [Int32], columnSums: [Double])] {
+        moeLayers.map { m in
+            (
+                Array(UnsafeBufferPointer(start: m.routing.counts, count: m.routing.experts)),
+                Array(UnsafeBufferPointer(start: m.columnSums, count: m.routing.experts))
+            )
+        }
+    }
+
+    /// Sets the whole batch's balance statistics (counts and column sums summed over its parts, in
+    /// order; `tokens` its token count) for the next backward pass, and returns the summed balance
+    /// loss they give: sum over layers of E sum_e (n_e / (T k)) (P_e / (T k)).
+    public func setBatchBalance(_ parts: [(counts: [Int32], columnSums: [Double])], tokens: Int) -> Double {
+        var total = 0.0
+        for (m, p) in zip(moeLayers, parts) {
+            let E = m.routing.experts, Tk = Double(tokens) * Double(m.routing.topK)
+            var loss = 0.0
+            for e in 0..<E {
+                m.batchCounts[e] = p.counts[e]
+                loss += (Double(p.counts[e]) / Tk) * (p.columnSums[e] / Tk)
+            }
+            m.batchTokens = tokens
+            total += Double(E) * loss
+        }
+        return total
+    }
+
+    /// Back to this batch's own balance statistics.
+    public func clearBatchBalance() { for m in moeLayers { m.batchTokens = nil } }
 
     public init(config: ModelConfig) throws {
         try config.validate()
@@ -120,10 +162,13 @@ public final class LanguageModel<S: KernelScalar> {
         var counted = 0
         for t in 0..<T where targets[t] >= 0 { counted += 1 }
         lastCountedTokens = counted
-        S.crossEntropy(losses, logits, targets, T, V, gradScale: training && counted > 0 ? 1 / S(counted) : 0)
+        // The mean is over this batch's targets, or over the whole batch's when it is split.
+        let normalizer = lossNormalizer ?? counted
+        S.crossEntropy(losses, logits, targets, T, V, gradScale: training && normalizer > 0 ? 1 / S(normalizer) : 0)
         profile?.add(.loss, since: t0)
         var total = 0.0
         for t in 0..<T { total += Double(losses[t]) }
+        lastLossSum = total
         lastCrossEntropy = counted > 0 ? total / Double(counted) : 0
         var balance = 0.0
         for block in blocks { if case .moe(let m) = block.ffn { balance += m.balanceLoss } }
@@ -227,7 +272,7 @@ struct Block<S: KernelScalar> {
             attnOut.update(repeating: 0, count: T * d)
             timed(p, .attention) { attention.forward(y: attnOut, x: xn1) }
             timed(p, .normsAndElementwise) {
-                S.dropout(attnOut, attnMask, T * d, dropout, dropoutSeed(attnStream))
+                S.dropout(attnOut, attnMask, T * d, dropout, dropoutSeed(attnStream), offset: context.rowOffset * d)
                 S.axpy(h, attnOut, T * d, 1)
             }
         } else {
@@ -245,7 +290,7 @@ struct Block<S: KernelScalar> {
         }
         if drop, let ffnOut, let ffnMask {
             timed(p, .normsAndElementwise) {
-                S.dropout(ffnOut, ffnMask, T * d, dropout, dropoutSeed(ffnStream))
+                S.dropout(ffnOut, ffnMask, T * d, dropout, dropoutSeed(ffnStream), offset: context.rowOffset * d)
                 S.axpy(xOut, ffnOut, T * d, 1)
             }
         }

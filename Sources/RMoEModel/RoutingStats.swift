@@ -44,6 +44,21 @@ public final class RoutingStats: @unchecked Sendable {
         if l == layers - 1 { tokens += T; batches += 1 }
     }
 
+    /// Every accumulated number, flattened (counts as doubles: exact), for adding the statistics of
+    /// several processes; `unpack` sets them back.
+    public var packed: [Double] {
+        counts.flatMap { $0.map(Double.init) } + entropySum + balanceSum + topKMassSum + [Double(tokens), Double(batches)]
+    }
+
+    public func unpack(_ v: [Double]) {
+        var at = 0
+        for l in 0..<layers { for e in 0..<experts { counts[l][e] = Int(v[at]); at += 1 } }
+        for l in 0..<layers { entropySum[l] = v[at]; at += 1 }
+        for l in 0..<layers { balanceSum[l] = v[at]; at += 1 }
+        for l in 0..<layers { topKMassSum[l] = v[at]; at += 1 }
+        tokens = Int(v[at]); batches = Int(v[at + 1])
+    }
+
     /// Load of each expert relative to uniform (1 = perfectly balanced), per layer.
     public var relativeLoad: [[Double]] {
         counts.map { c in

@@ -14,10 +14,13 @@ public struct Provenance: Sendable, Equatable {
     public var cpu = MachineInfo.cpuModel
     public var host = MachineInfo.hostName
     public var threads: Int
+    /// Processes of the job (data-parallel ranks; 1 without MPI).
+    public var ranks: Int
     public var blas = MachineInfo.blas
 
-    public init(threads: Int, date: Date = Date()) {
+    public init(threads: Int, ranks: Int = 1, date: Date = Date()) {
         self.threads = threads
+        self.ranks = ranks
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         self.date = f.string(from: date)
@@ -27,7 +30,8 @@ public struct Provenance: Sendable, Equatable {
     public var json: JSONValue {
         .object([
             ("toolkit", .string("rmoe")), ("version", .string(version)), ("commit", .string(commit)), ("dirty", .bool(dirty)),
-            ("date", .string(date)), ("cpu", .string(cpu)), ("host", .string(host)), ("threads", .int(threads)), ("blas", .string(blas)),
+            ("date", .string(date)), ("cpu", .string(cpu)), ("host", .string(host)), ("threads", .int(threads)), ("ranks", .int(ranks)),
+            ("blas", .string(blas)),
         ])
     }
 

@@ -24,6 +24,9 @@ public struct RunConfig: Sendable, Equatable {
     public var adamEps = 1e-8
     public var weightDecay = 0.0
     public var gradClip = 1.0
+    /// Micro-batches per step: each step's batch goes through the model in `grad_accum` parts whose
+    /// gradients are summed (the single-process twin of that many data-parallel ranks).
+    public var gradAccum = 1
     /// Learning-rate multiplier of the router parameters (every `layers.*.moe.router.*` tensor and
     /// the shared `router_rnn.*`): they train at `router_lr_scale` times the scheduled rate.
     public var routerLRScale = 1.0
@@ -154,6 +157,8 @@ extension RunConfig {
         field("weight_decay", \.weightDecay, "decoupled weight decay (not on norms, biases, temperatures)", check: nonNegativeReal),
         field("grad_clip", \.gradClip, "global gradient-norm clip; 0 = off", check: nonNegativeReal),
         field(
+            "grad_accum", \.gradAccum, "micro-batches per step (batch must divide by ranks x grad_accum); gradients summed in order", check: within(1...4096)),
+        field(
             "router_lr_scale", \.routerLRScale, "learning-rate multiplier of the router parameters (layers.*.moe.router.*, router_rnn.*)", check: positiveReal),
         field(
             "schedule_steps", \.scheduleSteps, "horizon of the cosine schedule; 0 = steps (an extended run keeps its first horizon)",
@@ -272,7 +277,7 @@ extension RunConfig {
     /// be this run's.)
     public static let resumableFields: Set<String> = [
         "steps", "threads", "log_every", "eval_every", "eval_batches", "checkpoint_every", "keep_steps", "final_eval",
-        "final_eval_windows", "schedule_steps",
+        "final_eval_windows", "schedule_steps", "grad_accum",
     ]
 
     /// Names of the fields whose values differ, in table order.

@@ -1,6 +1,7 @@
 import Foundation
 import RMoECore
 import RMoEData
+import RMoEDistributed
 import RMoEModel
 
 /// What a finished run reports (also written to `final.json`).
@@ -26,6 +27,9 @@ public struct RunResult: Sendable {
     public var modelMemoryBytes = 0
     /// Routing statistics of the final validation pass (nil for dense models).
     public var routing: RoutingStats?
+    /// Data-parallel ranks, the share of training-step time in their collectives, and how many
+    /// times the ranks' parameters were checked bitwise identical.
+    public var ranks = 1, communicationShare = 0.0, replicaChecks = 0
     /// Tokens trained on, and that as passes over the train split.
     public var tokensSeen = 0
     public var trainPasses = 0.0
@@ -69,26 +73,54 @@ public final class Trainer {
     private var lastCheckpointStep = 0
     /// Lines printed before training (resume notes); shown by `run`.
     public var notes: [String] = []
+    /// The processes training this model together (data parallel), and how the global batch is
+    /// split: into `parts` = ranks x grad_accum micro-batches of `microBatch` sequences.
+    public let comm: Communicator
+    public let parts: Int, microBatch: Int
+    /// The sum of the micro-batches' gradients (grad_accum > 1).
+    let accumulated: Slab<Float>?
+    /// Cross-entropy and summed balance loss of the last step (the whole batch's).
+    private var lastCE = 0.0, lastBalance = 0.0
+    /// Seconds in the ranks' collectives this session, and how many replica checks passed.
+    private var commSeconds = 0.0, replicaChecks = 0
 
     /// Builds the model for `config` on `corpus` (whose vocabulary size overrides `vocab`).
-    public init(config: RunConfig, corpus: Corpus, files: RunFiles?, progress: ProgressPrinter = ProgressPrinter()) throws {
+    /// With a distributed `comm`, every rank builds the same model; each trains on its share of
+    /// every batch, and rank 0 alone writes files and prints progress.
+    public init(
+        config: RunConfig, corpus: Corpus, files: RunFiles?, progress: ProgressPrinter = ProgressPrinter(),
+        comm: Communicator = .single
+    ) throws {
         var c = config
         c.model.vocab = corpus.vocabSize
         try c.validate()
         try Self.checkSplits(c, corpus)
-        try c.model.checkMemory(scalarBytes: MemoryLayout<Float>.stride, optimizer: true)
+        let parts = comm.size * c.gradAccum
+        guard c.model.batch % parts == 0 else {
+            throw RMoEError(
+                "batch = \(c.model.batch) is not divisible by \(comm.size) rank(s) x grad_accum \(c.gradAccum) = \(parts); use a batch that is a multiple of \(parts)"
+            )
+        }
+        self.parts = parts
+        microBatch = c.model.batch / parts
+        var local = c.model
+        local.batch = microBatch
+        try local.checkMemory(scalarBytes: MemoryLayout<Float>.stride, optimizer: true)
         self.config = c
         self.corpus = corpus
-        self.files = files
-        self.progress = progress
-        if let files { removeStaleTemporaries(in: files.dir) }
+        self.comm = comm
+        self.files = comm.isRoot ? files : nil
+        self.progress = comm.isRoot ? progress : ProgressPrinter(quiet: true)
+        if let files = self.files { removeStaleTemporaries(in: files.dir) }
         Runtime.setThreads(c.resolvedThreads)
-        model = try LanguageModel<Float>(config: c.model)
+        model = try LanguageModel<Float>(config: local)
+        model.recordBalanceColumns = parts > 1
+        accumulated = c.gradAccum > 1 ? Slab<Float>(model.layout) : nil
         model.initialize(seed: UInt64(c.seed))
         optimizer = AdamW(layout: model.layout, beta1: c.beta1, beta2: c.beta2, eps: c.adamEps, weightDecay: c.weightDecay)
         if c.routerLRScale != 1 { optimizer.setLearningRateScale(c.routerLRScale, for: Routers.tensorNames(c.model)) }
         batches = try TrainBatches(tokens: corpus.train, seqLen: c.model.seqLen, batch: c.model.batch, seed: UInt64(c.seed))
-        log = files.map { MetricsLog(path: $0.metrics) }
+        log = self.files.map { MetricsLog(path: $0.metrics) }
     }
 
     /// The splits the run evaluates must hold at least one whole window (seq_len + 1 tokens).
@@ -116,13 +148,19 @@ public final class Trainer {
     /// One training step on batch `step`: returns the loss and the gradient norm before clipping.
     /// When either is non-finite the update is not applied and `step` stays (the caller stops the run).
     @discardableResult
-    public func trainStep() -> (loss: Double, gradNorm: Double) {
-        batches.fill(step: step, input: model.tokens, target: model.targets)
+    public func trainStep() throws -> (loss: Double, gradNorm: Double) {
         model.context.step = step
         model.context.seed = UInt64(config.seed)
-        model.grads.zero()
-        let loss = model.forward(training: true)
-        model.backward()
+        let loss: Double
+        if parts == 1 {
+            batches.fill(step: step, input: model.tokens, target: model.targets)
+            model.grads.zero()
+            loss = model.forward(training: true)
+            model.backward()
+            lastCE = model.lastCrossEntropy; lastBalance = model.lastBalance
+        } else {
+            loss = try splitStep()
+        }
         let norm = AdamW.clip(model.grads, maxNorm: config.gradClip)
         guard loss.isFinite && norm.isFinite else { return (loss, norm) }
         optimizer.step(params: model.params, grads: model.grads, lr: Self.learningRate(config, step: step))
@@ -130,22 +168,106 @@ public final class Trainer {
         return (loss, norm)
     }
 
+    /// One step's forward and backward over a batch split into `parts` micro-batches: this rank's
+    /// `grad_accum` micro-batches one after another, the ranks side by side. The whole batch's
+    /// quantities are assembled exactly as one process would: the cross-entropy is normalised by
+    /// the whole batch's targets, the balance loss uses the whole batch's expert counts f and
+    /// probability sums P (each part's, summed in order: micro-batches, then ranks), and the
+    /// gradients of the parts are summed in the same order. So N ranks compute bitwise what one
+    /// process computes with grad_accum = N. With grad_accum > 1 each micro-batch's forward pass runs
+    /// twice: once for the balance statistics, which its backward pass needs from all of them.
+    /// Returns the whole batch's loss; the summed gradient is in `model.grads`.
+    func splitStep() throws -> Double {
+        let M = config.gradAccum, S = config.model.seqLen, tokens = config.model.batch * S
+        model.lossNormalizer = tokens
+        defer { model.lossNormalizer = nil; model.clearBatchBalance() }
+        func load(_ m: Int) {
+            let first = (comm.rank * M + m) * microBatch
+            batches.fill(step: step, rows: first..<(first + microBatch), input: model.tokens, target: model.targets)
+            model.context.rowOffset = first * S
+        }
+        // The balance statistics and loss sums of every part, summed in order.
+        var lossSum = 0.0
+        var stats: [(counts: [Int32], columnSums: [Double])] = []
+        for m in 0..<M {
+            load(m)
+            model.forward(training: true)
+            lossSum += model.lastLossSum
+            let p = model.balanceParts()
+            if stats.isEmpty {
+                stats = p
+            } else {
+                for l in stats.indices {
+                    for e in stats[l].counts.indices { stats[l].counts[e] += p[l].counts[e]; stats[l].columnSums[e] += p[l].columnSums[e] }
+                }
+            }
+        }
+        if comm.isDistributed {
+            // Ranks' parts in rank order: counts (exact in doubles), column sums, loss sums.
+            let flat = stats.flatMap { $0.counts.map(Double.init) + $0.columnSums } + [lossSum]
+            let all = try comm.gather(flat)
+            var sum = all[0]
+            for r in all.dropFirst() { for i in sum.indices { sum[i] += r[i] } }
+            var at = 0
+            for l in stats.indices {
+                let E = stats[l].counts.count
+                stats[l].counts = sum[at..<(at + E)].map { Int32($0) }; at += E
+                stats[l].columnSums = Array(sum[at..<(at + E)]); at += E
+            }
+            lossSum = sum[at]
+        }
+        let balance = model.setBatchBalance(stats, tokens: tokens)
+        // Gradients: each part's from zero, summed in order.
+        if M == 1 {
+            model.grads.zero()
+            model.backward()
+        } else {
+            let acc = accumulated!
+            for m in 0..<M {
+                load(m)
+                model.forward(training: true)
+                model.grads.zero()
+                model.backward()
+                if m == 0 {
+                    acc.base.update(from: model.grads.base, count: acc.layout.totalCount)
+                } else {
+                    for i in 0..<acc.layout.totalCount { acc.base[i] += model.grads.base[i] }
+                }
+            }
+            model.grads.base.update(from: acc.base, count: acc.layout.totalCount)
+        }
+        let c0 = System.now()
+        try comm.sumInRankOrder(model.grads.base, count: model.layout.totalCount)
+        commSeconds += System.now() - c0
+        model.context.rowOffset = 0
+        lastCE = lossSum / Double(tokens)
+        lastBalance = balance
+        return lastCE + config.model.balanceCoef * balance
+    }
+
     /// Windows of the periodic validation (`eval_batches` batches; nil = the whole split).
     var periodicEvalWindows: Int? { config.evalBatches > 0 ? config.evalBatches * config.model.batch : nil }
 
     /// Mean loss (nats per predicted token) over a split, or over its first `windows` sequences.
-    public func evaluate(_ split: Corpus.Split, windows: Int? = nil) -> (loss: Double, tokens: Int) {
+    /// Windows go through the model `microBatch` at a time; with several ranks, group g of them to
+    /// rank g mod N, and the ranks' sums (and routing statistics) are added in rank order.
+    public func evaluate(_ split: Corpus.Split, windows: Int? = nil) throws -> (loss: Double, tokens: Int) {
         let w = EvalWindows(tokens: corpus.tokens(split), seqLen: config.model.seqLen)
         let total = min(w.windowCount, windows ?? Int.max)
-        let B = config.model.batch
+        let B = microBatch
         var sum = 0.0, count = 0
-        var first = 0
+        var first = comm.rank * B
         while first < total {
             w.fill(first: first, batch: B, input: model.tokens, target: model.targets, limitWindows: total)
             model.forward(training: false)  // the per-token cross-entropies; the balance term is not part of the metric
             for x in model.lastLosses { sum += Double(x) }
             count += model.lastCountedTokens
-            first += B
+            first += B * comm.size
+        }
+        if comm.isDistributed {
+            let s = try comm.sumInRankOrder([sum, Double(count)])
+            sum = s[0]; count = Int(s[1])
+            if let st = model.routingStats { try st.merge(ranks: comm) }
         }
         return (count > 0 ? sum / Double(count) : .nan, count)
     }
@@ -223,7 +345,36 @@ public final class Trainer {
     }
 
     /// The provenance of files written now.
-    var provenance: Provenance { Provenance(threads: config.resolvedThreads) }
+    var provenance: Provenance { Provenance(threads: config.resolvedThreads, ranks: comm.size) }
+
+    /// Checks that every rank holds bitwise the same parameters (a 64-bit FNV-1a hash of the slab,
+    /// gathered): data parallelism relies on it; a difference stops the run.
+    func verifyReplicas() throws {
+        guard comm.isDistributed else { return }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let n = model.layout.totalCount
+        model.params.base.withMemoryRebound(to: UInt32.self, capacity: n) { p in
+            for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01b3 }
+        }
+        // Two exact halves, as doubles.
+        let all = try comm.gather([Double(h >> 32), Double(h & 0xffff_ffff)])
+        if let bad = all.firstIndex(where: { $0 != all[0] }) {
+            throw RMoEError(
+                "rank \(bad)'s parameters differ from rank 0's at step \(step): the ranks ran different code or data (same binary and corpus on every node?); the run stops rather than train replicas apart"
+            )
+        }
+        replicaChecks += 1
+    }
+
+    /// After `resume` on rank 0: every rank takes rank 0's parameters, AdamW moments and counters.
+    public func syncFromRoot() throws {
+        guard comm.isDistributed else { return }
+        let bytes = model.layout.totalCount * MemoryLayout<Float>.stride
+        for slab in [model.params, optimizer.expAvg, optimizer.expAvgSq] { try comm.broadcast(UnsafeMutableRawPointer(slab.base), bytes: bytes) }
+        var counters: [Int64] = [Int64(step), Int64(optimizer.updates)]
+        try counters.withUnsafeMutableBytes { try comm.broadcast($0.baseAddress!, bytes: $0.count) }
+        step = Int(counters[0]); optimizer.updates = Int(counters[1])
+    }
 
     /// Checkpoint metadata: the config, the provenance and the given counters.
     func metadata(_ extra: [String: String]) -> [String: String] {
@@ -238,6 +389,7 @@ public final class Trainer {
     }
 
     func saveCheckpoint() throws {
+        try verifyReplicas()
         guard let files else { return }
         try ensureFiniteParameters()
         let md = metadata([
@@ -305,7 +457,7 @@ public final class Trainer {
         let routerBefore = routerSeconds, clockStart = model.routerClock.seconds
         while step < c.steps {
             let stepStart = System.now()
-            let (loss, norm) = trainStep()
+            let (loss, norm) = try trainStep()
             let stepTime = System.now() - stepStart
             stepSeconds += stepTime; intervalStepSeconds += stepTime
             if !loss.isFinite || !norm.isFinite {
@@ -313,7 +465,7 @@ public final class Trainer {
                 throw TrainingDiverged(step: step + 1, what: what, lastCheckpoint: lastCheckpointStep)
             }
             intervalLoss += loss; intervalSteps += 1; lastNorm = norm
-            intervalCE += model.lastCrossEntropy; intervalBalance += model.lastBalance
+            intervalCE += lastCE; intervalBalance += lastBalance
             trainSeconds = secondsBefore + (System.now() - runStart)
             routerSeconds = routerBefore + (model.routerClock.seconds - clockStart)
             let done = step - startStep
@@ -343,7 +495,7 @@ public final class Trainer {
             }
             if c.evalEvery > 0 && (step % c.evalEvery == 0 || step == c.steps) {
                 if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts, topK: c.model.topK) }
-                let v = evaluate(.valid, windows: periodicEvalWindows)
+                let v = try evaluate(.valid, windows: periodicEvalWindows)
                 if !v.loss.isFinite {
                     throw TrainingDiverged(step: step, what: "the validation loss is \(v.loss)", lastCheckpoint: lastCheckpointStep)
                 }
@@ -376,6 +528,9 @@ public final class Trainer {
         r.metricName = corpus.metricName
         r.trainSeconds = trainSeconds
         r.tokensPerSecond = stepSeconds > 0 ? tokensPerStep * Double(step) / stepSeconds : 0
+        r.ranks = comm.size
+        r.communicationShare = stepSeconds > 0 ? commSeconds / stepSeconds : 0
+        r.replicaChecks = replicaChecks
         r.trainableParameters = model.layout.parameterCount(trainable: true)
         r.frozenParameters = model.layout.parameterCount(trainable: false)
         r.finalTrainLoss = lastTrainLoss
@@ -392,13 +547,13 @@ public final class Trainer {
         let windows = c.finalEvalWindows > 0 ? c.finalEvalWindows : nil
         let evalWindows = c.finalEval ? windows : periodicEvalWindows
         if !c.model.isDense { model.routingStats = RoutingStats(layers: c.model.layers, experts: c.model.experts, topK: c.model.topK) }
-        let v = evaluate(.valid, windows: evalWindows)
+        let v = try evaluate(.valid, windows: evalWindows)
         r.routing = model.routingStats
         model.routingStats = nil
         r.validLoss = v.loss; r.validMetric = corpus.metric(loss: v.loss)
         if !v.loss.isFinite { throw TrainingDiverged(step: step, what: "the final validation loss is \(v.loss)", lastCheckpoint: lastCheckpointStep) }
         if c.finalEval {
-            let t = evaluate(.test, windows: windows)
+            let t = try evaluate(.test, windows: windows)
             r.testLoss = t.loss; r.testMetric = corpus.metric(loss: t.loss)
             if !t.loss.isFinite { throw TrainingDiverged(step: step, what: "the test loss is \(t.loss)", lastCheckpoint: lastCheckpointStep) }
         }
@@ -445,6 +600,8 @@ public final class Trainer {
             ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("threads", .int(c.resolvedThreads)),
             ("peak_rss_bytes", .int(r.peakResidentBytes)), ("model_memory_bytes", .int(r.modelMemoryBytes)),
             ("tokens_seen", .int(r.tokensSeen)), ("train_passes", .double((r.trainPasses * 1000).rounded() / 1000)),
+            ("ranks", .int(r.ranks)), ("grad_accum", .int(c.gradAccum)),
+            ("communication_share", .double((r.communicationShare * 10000).rounded() / 10000)), ("replica_checks", .int(r.replicaChecks)),
         ]
         if let st = r.routing {
             let mean = { (xs: [Double]) in xs.reduce(0, +) / Double(max(xs.count, 1)) }
@@ -461,4 +618,9 @@ public final class Trainer {
         pairs.append(("provenance", provenance.json))
         return "{\n" + pairs.map { "  \(JSONText.quote($0.0)): \($0.1.jsonText)" }.joined(separator: ",\n") + "\n}\n"
     }
+}
+
+extension RoutingStats {
+    /// Adds every rank's statistics in rank order (every rank ends with the sum).
+    func merge(ranks comm: Communicator) throws { unpack(try comm.sumInRankOrder(packed)) }
 }

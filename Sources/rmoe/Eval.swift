@@ -34,7 +34,7 @@ struct Eval: ParsableCommand {
         let trainer = try Trainer(config: config, corpus: corpus, files: nil, progress: ProgressPrinter(quiet: true))
         try Checkpoint.load(trainer.model.params, from: file)
         let s = split
-        let r = trainer.evaluate(s, windows: windows > 0 ? windows : nil)
+        let r = try trainer.evaluate(s, windows: windows > 0 ? windows : nil)
         var out: [(String, JSONValue)] = [
             ("checkpoint", .string(checkpoint)), ("corpus", .string(corpus.name)), ("split", .string(split.rawValue)),
             ("tokens", .int(r.tokens)), ("loss", .double(r.loss)), (corpus.metricName, .double(corpus.metric(loss: r.loss))),

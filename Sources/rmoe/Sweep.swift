@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RMoECore
+import RMoEDistributed
 import RMoERuns
 import RMoEReport
 
@@ -56,15 +57,29 @@ struct Sweep: ParsableCommand {
             dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet))
         if analyze || analyzeOnly { runner.analyzeTokens = analyzeTokens }
         runner.trainRuns = !analyzeOnly
+        // Under mpirun every rank is a worker: it takes the next run no other process holds (the
+        // run locks), so a fast rank takes more runs; rank 0 writes the report when all are done.
+        let comm = Communicator.world
+        var diverged: SweepDiverged? = nil
         do {
             try runner.run()
-            try SweepReport.write(dir: dir)
         } catch let d as SweepDiverged {
-            try SweepReport.write(dir: dir)
-            print(try String(contentsOfFile: dir + "/table.md", encoding: .utf8))
-            throw d
+            diverged = d
+        } catch {
+            if comm.isDistributed {
+                System.printError("Error: (rank \(comm.rank) of \(comm.size)) \(error)")
+                comm.abort(code: 1)
+            }
+            throw error
         }
+        try comm.barrier()
+        guard comm.isRoot else {
+            if let diverged { throw diverged }
+            return
+        }
+        try SweepReport.write(dir: dir)
         print(try String(contentsOfFile: dir + "/table.md", encoding: .utf8))
+        if let diverged { throw diverged }
         print("summary: \(dir)/summary.csv   plots: \(dir)/plots/")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RMoECore
 import RMoEData
+import RMoEDistributed
 import RMoERuns
 
 struct Train: ParsableCommand {
@@ -26,8 +27,22 @@ struct Train: ParsableCommand {
     @Flag(help: "Print only the final result.") var quiet = false
 
     func run() throws {
-        let config: RunConfig
-        let dir: String
+        let comm = Communicator.world
+        do {
+            try train(comm)
+        } catch {
+            // A rank that fails ends the whole job (the others would wait for it forever).
+            if comm.isDistributed {
+                System.printError("Error: (rank \(comm.rank) of \(comm.size)) \(error)")
+                comm.abort(code: 1)
+            }
+            throw error
+        }
+    }
+
+    /// Rank 0 decides the run's config (and does everything that touches its folder); the other
+    /// ranks of an MPI job receive it.
+    func decide() throws -> (config: RunConfig, dir: String, notes: [String])? {
         var notes: [String] = []
         if let resume {
             let files = RunFiles(resume)
@@ -47,37 +62,55 @@ struct Train: ParsableCommand {
                 throw RMoEError("run \(resume) diverged at step \(step) (\(cause)), so it cannot be resumed; start a new run with a lower lr or with grad_clip")
             case .complete(let step)? where step >= c.steps:
                 print("run \(resume) is already complete at step \(step); raise --steps to train further")
-                return
+                return nil
             default:
                 if let note = try files.reopen(toSteps: c.steps) { notes.append(note) }
             }
-            config = c
-            dir = resume
-        } else {
-            var c = try options.resolve()
-            if let threads { try c.apply(assignment: "threads=\(threads)", origin: "--threads") }
-            config = c
-            dir = out ?? "runs/\(config.corpus)-\(config.model.router)-s\(config.seed)"
-            let files = RunFiles(dir)
-            if files.exists(files.config) || files.exists(files.trainState) || files.exists(files.final) {
-                if overwrite {
-                    try files.clear()
-                } else {
-                    throw RMoEError("run folder \(dir) already holds a run; continue it with --resume \(dir), pick another --out, or pass --overwrite")
-                }
+            return (c, resume, notes)
+        }
+        var c = try options.resolve()
+        if let threads { try c.apply(assignment: "threads=\(threads)", origin: "--threads") }
+        let dir = out ?? "runs/\(c.corpus)-\(c.model.router)-s\(c.seed)"
+        let files = RunFiles(dir)
+        if files.exists(files.config) || files.exists(files.trainState) || files.exists(files.final) {
+            if overwrite {
+                try files.clear()
+            } else {
+                throw RMoEError("run folder \(dir) already holds a run; continue it with --resume \(dir), pick another --out, or pass --overwrite")
             }
         }
-        guard let lock = try RunLock(dir: dir) else {
-            throw RMoEError("run folder \(dir) is being trained by another process; wait for it, or use another --out")
+        return (c, dir, notes)
+    }
+
+    func train(_ comm: Communicator) throws {
+        var decided = comm.isRoot ? try decide() : nil
+        var lock: RunLock? = nil
+        if comm.isRoot, let d = decided {
+            guard let l = try RunLock(dir: d.dir) else {
+                throw RMoEError("run folder \(d.dir) is being trained by another process; wait for it, or use another --out")
+            }
+            lock = l
         }
-        defer { lock.release() }
+        defer { lock?.release() }
+        if comm.isDistributed {
+            // "" = nothing to train; else the folder and the config as JSON.
+            let text = try comm.broadcast(decided.map { $0.dir + "\n" + $0.config.jsonText } ?? "")
+            guard !text.isEmpty, let nl = text.firstIndex(of: "\n") else { return }
+            if !comm.isRoot {
+                decided = (try RunConfig.fromJSON(String(text[text.index(after: nl)...]), origin: "rank 0's config"), String(text[..<nl]), [])
+            }
+        }
+        guard let (config, dir, notes) = decided else { return }
         let corpus = try CorpusCatalog.load(config.corpus, dataDir: data.dataDir, synthetic: config.synthetic, seqLen: config.model.seqLen)
         let progress = ProgressPrinter(quiet: quiet)
-        let trainer = try Trainer(config: config, corpus: corpus, files: RunFiles(dir), progress: progress)
+        let trainer = try Trainer(config: config, corpus: corpus, files: RunFiles(dir), progress: progress, comm: comm)
         trainer.notes = notes
-        if resume != nil { _ = try trainer.resume() }
+        if resume != nil {
+            _ = try trainer.resume()
+            try trainer.syncFromRoot()
+        }
         let r = try trainer.run()!
-        print(Report.summaryLine(r, corpus: corpus, dir: dir))
+        if comm.isRoot { print(Report.summaryLine(r, corpus: corpus, dir: dir)) }
     }
 }
 

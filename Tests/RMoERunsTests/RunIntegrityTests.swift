@@ -180,7 +180,7 @@ struct RunIntegrityTests {
             c.model.router = "rmoe"; c.routerLRScale = scale
             let t = try Self.trainer(c, nil)
             let before = (0..<t.model.layout.specs.count).map { Array(t.model.params.buffer(at: $0)) }
-            t.trainStep()
+            try t.trainStep()
             var delta: [String: [Float]] = [:]
             for (i, s) in t.model.layout.specs.enumerated() { delta[s.name] = zip(t.model.params.buffer(at: i), before[i]).map { $0 - $1 } }
             return (delta, Routers.tensorNames(t.model.config))

@@ -40,7 +40,7 @@ struct TrainingTests {
             var c = Fixtures.tinyConfig(steps: 12)
             c.threads = threads
             let t = try Trainer(config: c, corpus: Fixtures.corpus(c), files: nil, progress: ProgressPrinter(quiet: true))
-            return (0..<12).map { _ in t.trainStep().loss.bitPattern }
+            return try (0..<12).map { _ in try t.trainStep().loss.bitPattern }
         }
         let a = try losses(threads: 2), b = try losses(threads: 2), one = try losses(threads: 1)
         #expect(a == b)
@@ -137,7 +137,7 @@ struct TrainingTests {
         c.evalEvery = 0
         let corpus = Fixtures.corpus(c)
         let t = try Trainer(config: c, corpus: corpus, files: nil, progress: ProgressPrinter(quiet: true))
-        let before = t.evaluate(.valid, windows: 16).loss
+        let before = try t.evaluate(.valid, windows: 16).loss
         let r = try #require(try t.run())
         #expect(r.validLoss < before - 0.3, "before \(before), after \(r.validLoss)")
         #expect(r.validLoss > corpus.floor[.valid]! - 0.01)  // nothing beats the exact floor

@@ -121,9 +121,12 @@ void rk_softmax_rows_##SFX(T *p, const T *z, int N, int E, T scale);            
 void rk_topk_gate_##SFX(int32_t *idx, T *w, const T *z, int N, int E, int k);                    \
 /* Switch balance loss E * sum_e f_e P_e with f_e = n_e / (T k), P_e = sum_t p_te / (T k). */     \
 double rk_balance_loss_##SFX(const T *p, const int32_t *counts, int N, int E, int k);            \
-/* Its gradient times coef, taken through p = softmax(score * inv_tau): dscore accumulates        \
-   inv_tau * p * (dp - <p, dp>), dp_te = coef E n_e / (T k)^2. */                                 \
-void rk_balance_bwd_##SFX(T *dscore, const T *p, const int32_t *counts, int N, int E, int k,     \
+/* out[e] = sum over the N rows of p[n, e], in row order, in double (a batch's part of P_e).  */   \
+void rk_balance_colsums_##SFX(double *out, const T *p, int N, int E);                             \
+/* Its gradient times coef for the N rows given, taken through p = softmax(score * inv_tau):      \
+   dscore accumulates inv_tau * p * (dp - <p, dp>), dp_te = coef E n_e / (T k)^2 with T = Ntotal,  \
+   the tokens of the whole batch (all ranks and micro-batches; counts are the whole batch's).   */ \
+void rk_balance_bwd_##SFX(T *dscore, const T *p, const int32_t *counts, int N, long Ntotal, int E, int k,     \
                           T coef, T inv_tau);                                                     \
 /* Gather: Xe[row] = x[rowtok[row]] for the T*k sorted rows. */                                   \
 void rk_moe_gather_##SFX(T *Xe, const T *x, const rk_route_t *r, int d);                         \
@@ -165,8 +168,9 @@ void rk_gelu_bwd_##SFX(T *du, const T *da, const T *u, long n);                 
 void rk_l2norm_rows_##SFX(T *y, T *norms, const T *x, int N, int D, T eps);                      \
 void rk_l2norm_rows_bwd_##SFX(T *dx, const T *dy, const T *y, const T *norms, int N, int D,      \
                               T eps);                                                             \
-/* Inverted dropout in place: mask[i] = 0 with probability p, else 1/(1-p), from (seed, i). */    \
-void rk_dropout_##SFX(T *a, T *mask, long n, T p, uint64_t seed);                                \
+/* Inverted dropout in place: mask[i] = 0 with probability p, else 1/(1-p), from (seed, offset + i)
+   (offset: the element index of a[0] in the whole batch, so ranks and micro-batches draw its masks). */    \
+void rk_dropout_##SFX(T *a, T *mask, long n, T p, uint64_t seed, long offset);                                \
 /* y *= x element-wise. */                                                                        \
 void rk_mul_##SFX(T *y, const T *x, long n);
 

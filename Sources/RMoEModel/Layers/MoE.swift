@@ -24,8 +24,15 @@ public final class MoELayer<S: KernelScalar> {
     let Xe, H, G, Ye: UnsafeMutablePointer<S>  // [Tk, d], [Tk, hs], [Tk, f], [Tk, d]
     // Shared scratch.
     let scratch: Scratch
-    /// Balance loss of the last forward pass (unweighted).
+    /// Balance loss of the last forward pass (unweighted), from this batch's tokens alone.
     public private(set) var balanceLoss = 0.0
+    /// When the batch is split over ranks or micro-batches: the forward pass also records the
+    /// column sums of p (`columnSums`), and the backward pass takes the balance gradient with the
+    /// whole batch's expert counts (`batchCounts`) and token count (`batchTokens`) once they are set.
+    public var recordColumnSums = false
+    public let columnSums: UnsafeMutablePointer<Double>
+    public let batchCounts: UnsafeMutablePointer<Int32>
+    public var batchTokens: Int? = nil
     let layer: Int
     let routerClock: Stopwatch
     /// Benchmark breakdown (off unless set).
@@ -57,6 +64,7 @@ public final class MoELayer<S: KernelScalar> {
         b1 = opt(params, "b1"); db1 = opt(grads, "b1"); b2 = opt(params, "b2"); db2 = opt(grads, "b2")
         routing = Routing(tokens: T, experts: E, topK: k, dModel: d, expertWidth: f)
         logits = pool.make(T * E); probs = pool.make(T * E); gate = pool.make(T * k)
+        columnSums = pool.make(E); batchCounts = pool.make(E)
         Xe = pool.make(T * k * d); H = pool.make(T * k * hs); G = pool.make(T * k * f); Ye = pool.make(T * k * d)
         self.scratch = scratch
         let env = RouterEnvironment(
@@ -80,6 +88,7 @@ public final class MoELayer<S: KernelScalar> {
             S.softmaxRows(probs, logits, T, E, 1)
         }
         balanceLoss = S.balanceLoss(probs, routing.counts, T, E, k)
+        if recordColumnSums { S.balanceColumnSums(columnSums, probs, T, E) }
         stats?.add(layer: layer, probs: probs, routing: routing, balance: balanceLoss, tokens: T)
         S.moeGather(Xe, x, routing.pointer, d)
         profile?.add(.dispatch, since: t1)
@@ -97,12 +106,13 @@ public final class MoELayer<S: KernelScalar> {
         let s = scratch
         let t1 = System.now()
         S.moeCombineBackward(s.dYe, s.dz, dy, Ye, gate, routing.pointer, d)
+        let counts = batchTokens == nil ? routing.counts : UnsafePointer(batchCounts), total = batchTokens ?? T
         if balanceCoef != 0 {
             if let b = router.balanceScores {
                 b.grad.update(repeating: 0, count: T * E)
-                S.balanceBackward(b.grad, probs, routing.counts, T, E, k, balanceCoef, b.invTau)
+                S.balanceBackward(b.grad, probs, counts, T, total: total, E, k, balanceCoef, b.invTau)
             } else {
-                S.balanceBackward(s.dz, probs, routing.counts, T, E, k, balanceCoef, 1)
+                S.balanceBackward(s.dz, probs, counts, T, total: total, E, k, balanceCoef, 1)
             }
         }
         profile?.add(.dispatch, since: t1)

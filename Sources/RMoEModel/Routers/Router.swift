@@ -62,6 +62,9 @@ public final class ForwardContext: @unchecked Sendable {
     public var training = false
     public var step = 0
     public var seed: UInt64 = 0
+    /// Row (token position in [B * S]) of the whole batch that this model's row 0 is: nonzero when
+    /// the batch is split over ranks or micro-batches, so that dropout draws the same masks.
+    public var rowOffset = 0
     public init() {}
 }
 

@@ -70,7 +70,7 @@ public enum SMoEMLPRouter: RouterFamily {
             masked = context.training && dropout > 0
             if masked {
                 let seed = context.seed ^ stableHash("mlp-dropout:\(layer)") &+ UInt64(context.step) &* 0x9E37_79B9_7F4A_7C15
-                S.dropout(a, mask, T * H, dropout, seed)
+                S.dropout(a, mask, T * H, dropout, seed, offset: context.rowOffset * H)
             }
             fc2.forward(logits, a, T)
         }

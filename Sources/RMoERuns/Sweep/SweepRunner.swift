@@ -133,6 +133,8 @@ public final class SweepRunner {
                 continue
             }
             defer { lock.release() }
+            // Another worker may have finished it since this one made its list.
+            if isComplete(r) && (analyzeTokens == nil || hasAnalysis(r) || isDiverged(r)) { continue }
             let trainer = try Trainer(config: rc, corpus: try corpus(for: rc), files: files, progress: progress)
             var start = rc.steps
             if !isComplete(r) {
