@@ -43,7 +43,9 @@ let package = Package(
             name: "CKernels",
             dependencies: ["COpenBLAS"],
             cSettings: [
-                .unsafeFlags(["-fopenmp", "-O3", "-march=native", "-fno-math-errno"])
+                // x86-64-v3 (AVX2, FMA): the binary runs on any such node of a cluster. For one node
+                // type add -Xcc -march=native (and -Xswiftc -target-cpu -Xswiftc native); README.
+                .unsafeFlags(["-fopenmp", "-O3", "-march=x86-64-v3", "-fno-math-errno"])
             ],
             linkerSettings: [
                 .linkedLibrary("omp5"),
@@ -73,8 +75,8 @@ let package = Package(
             name: "RMoEBench",
             dependencies: ["RMoECore", "RMoEModel", "CKernels"],
             // The Swift SIMD kernels of `rmoe bench kernels` get the same CPU target as the C
-            // kernels (-march=native), so the comparison of the two runtimes is fair.
-            swiftSettings: [.unsafeFlags(["-target-cpu", "native"])]
+            // kernels (x86-64-v3), so the comparison of the two runtimes is fair.
+            swiftSettings: [.unsafeFlags(["-target-cpu", "x86-64-v3"])]
         ),
         .executableTarget(
             name: "rmoe",

@@ -131,3 +131,26 @@ struct DistributedTests {
         #expect(r.status == 0, "\(r.err)")
     }
 }
+
+@Suite("Slurm job arrays")
+struct SlurmTests {
+    @Test("scripts/slurm-sweep.sh: two array tasks fill one sweep folder; a resubmitted task finds its runs done")
+    func jobArray() throws {
+        let dir = Fixtures.tempDir()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        for task in ["1", "2", "2"] {
+            let r = try Fixtures.runCLI(
+                [root + "/scripts/slurm-sweep.sh", "smoke", "--out", dir, "--quiet", "--set", "steps=10"], binary: "/bin/bash",
+                env: ["SLURM_ARRAY_TASK_ID": task, "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_CPUS_PER_TASK": "1", "RMOE_BIN": Fixtures.executable])
+            #expect(r.status == 0, "task \(task): \(r.err)")
+        }
+        let ids = try FileManager.default.contentsOfDirectory(atPath: dir + "/runs").sorted()
+        #expect(ids == ["rmoe-s1", "smoe-s1"])
+        for id in ids { #expect(FileManager.default.fileExists(atPath: dir + "/runs/\(id)/final.json")) }
+        let cfg = try JSON.objectFile(dir + "/runs/smoe-s1/config.json")
+        #expect(cfg["threads"] as? Int == 1)
+        // Without the array variables the script says what it needs.
+        let bare = try Fixtures.runCLI([root + "/scripts/slurm-sweep.sh", "smoke"], binary: "/bin/bash")
+        #expect(bare.status != 0 && bare.err.contains("SLURM_ARRAY_TASK_ID"))
+    }
+}
