@@ -33,6 +33,13 @@ public final class Routing: @unchecked Sendable {
         raw.deallocate()
     }
 
+    /// Routes the first `n` tokens only, from now on (n at most `tokens`): the receiving side of
+    /// expert parallelism, whose row count changes every step.
+    public func setTokens(_ n: Int) {
+        precondition(n >= 0 && n <= tokens, "routing of \(n) tokens exceeds its capacity \(tokens)")
+        raw.pointee.ntok = Int32(n)
+    }
+
     /// Sorts the pairs by expert and builds the task lists (after `idx` is filled).
     public func route(dModel d: Int, expertWidth f: Int, relu: Bool) {
         rk_moe_route(raw, Int32(d), Int32(f), relu ? 1 : 0)

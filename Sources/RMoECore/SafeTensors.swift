@@ -56,6 +56,9 @@ public struct SafeTensorsFile: Sendable {
         try parse(bytes: readWholeFile(path), source: path)
     }
 
+    /// The file's bytes, unchecked (to hand to other processes, which `parse` them).
+    public static func readBytes(path: String) throws -> [UInt8] { try readWholeFile(path) }
+
     /// Validates `bytes` as a safetensors file; `source` names it in error messages.
     public static func parse(bytes: [UInt8], source: String) throws -> SafeTensorsFile {
         let corrupt = "the file is incomplete or corrupt: re-create it or pick another file"

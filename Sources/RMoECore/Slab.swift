@@ -15,22 +15,48 @@ public enum TensorInit: Sendable, Equatable {
 /// optimizer treats it.
 public struct TensorSpec: Sendable, Equatable {
     public let name: String
+    /// The shape this process holds (for an expert-sharded tensor: its slice of the experts).
     public let shape: [Int]
     public let initializer: TensorInit
     /// Weight decay applies (false for norm weights, biases and temperatures).
     public let decay: Bool
     /// Updated by the optimizer (false for frozen routers and hypernetworks).
     public let trainable: Bool
+    /// Set when dimension 0 runs over experts and this process holds only its shard of them
+    /// (expert parallelism); nil for tensors every process holds whole.
+    public let shard: ExpertShard?
 
-    public init(_ name: String, _ shape: [Int], init initializer: TensorInit, decay: Bool = true, trainable: Bool = true) {
+    public init(
+        _ name: String, _ shape: [Int], init initializer: TensorInit, decay: Bool = true, trainable: Bool = true, shard: ExpertShard? = nil
+    ) {
         self.name = name
         self.shape = shape
         self.initializer = initializer
         self.decay = decay
         self.trainable = trainable
+        self.shard = shard
     }
 
     public var count: Int { shape.reduce(1, *) }
+
+    /// The whole tensor's shape (what a checkpoint holds): dimension 0 times the shard count.
+    public var fullShape: [Int] { shard.map { [shape[0] * $0.count] + shape.dropFirst() } ?? shape }
+}
+
+/// The slice of the experts one process holds under expert parallelism: `count` processes, each
+/// holding `experts / count` consecutive experts of every MoE layer; process `index` holds
+/// experts `index * E/count ..< (index + 1) * E/count`.
+public struct ExpertShard: Sendable, Equatable, Hashable {
+    public let index: Int
+    public let count: Int
+    public init(index: Int, count: Int) { self.index = index; self.count = count }
+    /// Every expert in one process.
+    public static let whole = ExpertShard(index: 0, count: 1)
+    public var isWhole: Bool { count == 1 }
+    /// Experts per process for `experts` in all.
+    public func localExperts(_ experts: Int) -> Int { experts / count }
+    /// The first expert this process holds.
+    public func firstExpert(_ experts: Int) -> Int { index * (experts / count) }
 }
 
 /// The table of (name, shape) that lays out a slab. Parameters, gradients and both optimizer
@@ -64,6 +90,20 @@ public struct TensorLayout: Sendable {
 
     public func spec(_ name: String) -> TensorSpec? { index[name].map { specs[$0] } }
     public func offset(of name: String) -> Int? { index[name].map { offsets[$0] } }
+
+    /// Whether any tensor is split over expert shards.
+    public var isSharded: Bool { specs.contains { $0.shard != nil } }
+
+    /// The element ranges of the slab holding the tensors every process holds whole (under
+    /// expert parallelism: everything but the experts), adjacent tensors merged, in slab order.
+    public var replicatedRanges: [Range<Int>] {
+        var out: [Range<Int>] = []
+        for (i, s) in specs.enumerated() where s.shard == nil {
+            let end = i + 1 < offsets.count ? offsets[i + 1] : totalCount
+            if let last = out.last, last.upperBound == offsets[i] { out[out.count - 1] = last.lowerBound..<end } else { out.append(offsets[i]..<end) }
+        }
+        return out
+    }
 
     /// Number of parameters (padding excluded), optionally only trainable or only frozen ones.
     public func parameterCount(trainable: Bool? = nil, where filter: (TensorSpec) -> Bool = { _ in true }) -> Int {

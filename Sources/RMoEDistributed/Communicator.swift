@@ -16,6 +16,14 @@ public final class Communicator: @unchecked Sendable {
     let mpi: Bool
     /// Scratch for the chunked reduction (grown on demand, then reused: no allocation per step).
     private var sendBuffer: UnsafeMutablePointer<Float>?, recvBuffer: UnsafeMutablePointer<Float>?, capacity = 0
+    /// Expert parallelism: the first failed exchange, the seconds spent exchanging, and the
+    /// displacement arrays (allocated once).
+    var exchangeError: Error?
+    public internal(set) var exchangeSeconds = 0.0
+    /// Bytes this rank has sent to other ranks in the reductions and exchanges (not counting
+    /// broadcasts and small gathers), for `rmoe bench ranks`.
+    public internal(set) var bytesSent = 0
+    var exchangeDisplacements: UnsafeMutablePointer<Int32>?
 
     public var isDistributed: Bool { size > 1 }
     public var isRoot: Bool { rank == 0 }
@@ -94,6 +102,7 @@ public final class Communicator: @unchecked Sendable {
         if padded > count { (send + count).update(repeating: 0, count: padded - count) }
         // Chunk j of every rank goes to rank j.
         try check(MPI_Alltoall(send, Int32(chunk), rk_mpi_float(), recv, Int32(chunk), rk_mpi_float(), rk_mpi_comm_world()), "alltoall")
+        bytesSent += 2 * (size - 1) * chunk * MemoryLayout<Float>.stride  // this Alltoall and the Allgather below
         // Rank order: recv holds [rank 0's chunk, rank 1's chunk, ...] of the chunk this rank owns.
         let mine = send + rank * chunk
         mine.update(from: recv, count: chunk)
@@ -139,6 +148,25 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
+    /// Gathers `count` floats of every rank into rank 0's `recv` (rank r's block at r * count).
+    public func gatherToRoot(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>?) throws {
+        guard mpi, size > 1 else {
+            if let recv { recv.update(from: send, count: count) }
+            return
+        }
+        try check(MPI_Gather(send, Int32(count), rk_mpi_float(), recv, Int32(count), rk_mpi_float(), 0, rk_mpi_comm_world()), "gather")
+    }
+
+    /// Rank 0's bytes (any length), on every rank.
+    public func broadcast(_ bytes: [UInt8]) throws -> [UInt8] {
+        guard mpi, size > 1 else { return bytes }
+        var length = [Int64(bytes.count)]
+        try length.withUnsafeMutableBytes { try broadcast($0.baseAddress!, bytes: 8) }
+        var out = rank == 0 ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
+        try out.withUnsafeMutableBytes { if $0.count > 0 { try broadcast($0.baseAddress!, bytes: $0.count) } }
+        return out
+    }
+
     /// Rank 0's string, on every rank.
     public func broadcast(_ text: String) throws -> String {
         guard mpi, size > 1 else { return text }
@@ -148,5 +176,50 @@ public final class Communicator: @unchecked Sendable {
         if rank != 0 { bytes = [UInt8](repeating: 0, count: Int(length[0])) }
         try bytes.withUnsafeMutableBytes { if $0.count > 0 { try broadcast($0.baseAddress!, bytes: $0.count) } }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Expert parallelism over the world communicator: rank r holds expert shard r of `size`.
+extension Communicator: ExpertExchange {
+    public var shard: ExpertShard { ExpertShard(index: rank, count: size) }
+
+    public func exchangeCounts(_ send: UnsafePointer<Int32>, _ recv: UnsafeMutablePointer<Int32>, perProcess: Int) {
+        guard exchangeError == nil else { return }
+        let t0 = System.now()
+        defer { exchangeSeconds += System.now() - t0 }
+        guard mpi, size > 1 else { recv.update(from: send, count: perProcess); return }
+        record(MPI_Alltoall(send, Int32(perProcess), rk_mpi_int(), recv, Int32(perProcess), rk_mpi_int(), rk_mpi_comm_world()), "alltoall")
+        bytesSent += (size - 1) * perProcess * 4
+    }
+
+    public func exchangeRows(
+        _ send: UnsafeRawPointer, sendBytes: UnsafePointer<Int32>, _ recv: UnsafeMutableRawPointer, recvBytes: UnsafePointer<Int32>
+    ) {
+        guard exchangeError == nil else { return }
+        let t0 = System.now()
+        defer { exchangeSeconds += System.now() - t0 }
+        guard mpi, size > 1 else { recv.copyMemory(from: send, byteCount: Int(sendBytes[0])); return }
+        if exchangeDisplacements == nil { exchangeDisplacements = .allocate(capacity: 2 * size) }
+        let sd = exchangeDisplacements!, rd = sd + size
+        var a: Int64 = 0, b: Int64 = 0
+        for q in 0..<size {
+            sd[q] = Int32(truncatingIfNeeded: a); rd[q] = Int32(truncatingIfNeeded: b)
+            a += Int64(sendBytes[q]); b += Int64(recvBytes[q])
+        }
+        guard a <= Int64(Int32.max), b <= Int64(Int32.max) else {
+            exchangeError = RMoEError(
+                "expert parallelism: one exchange of \(max(a, b)) bytes exceeds MPI's 2 GiB count limit on rank \(rank); use a smaller batch or more ranks")
+            return
+        }
+        record(MPI_Alltoallv(send, sendBytes, sd, rk_mpi_byte(), recv, recvBytes, rd, rk_mpi_byte(), rk_mpi_comm_world()), "alltoallv")
+        bytesSent += Int(a) - Int(sendBytes[rank])
+    }
+
+    private func record(_ rc: Int32, _ what: String) {
+        do { try check(rc, what) } catch { exchangeError = error }
+    }
+
+    public func throwIfFailed() throws {
+        if let e = exchangeError { exchangeError = nil; throw e }
     }
 }

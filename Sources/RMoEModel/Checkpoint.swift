@@ -32,18 +32,27 @@ public enum Checkpoint {
         params: Slab<S>, optimizer: AdamW<S>, to path: String,
         metadata: [String: String]
     ) throws {
+        try saveTrainState(
+            params: params, expAvg: optimizer.expAvg, expAvgSq: optimizer.expAvgSq, updates: optimizer.updates, to: path, metadata: metadata)
+    }
+
+    /// The same from the slabs themselves (e.g. whole tensors gathered from expert shards).
+    public static func saveTrainState<S: KernelScalar>(
+        params: Slab<S>, expAvg: Slab<S>, expAvgSq: Slab<S>, updates: Int, to path: String, metadata: [String: String]
+    ) throws {
         var md = metadata
         md["format"] = format
-        md["optimizer_updates"] = String(optimizer.updates)
+        md["optimizer_updates"] = String(updates)
         var w = SafeTensorsWriter(metadata: md)
         add(params, to: &w)
-        add(optimizer.expAvg, prefix: "exp_avg.", to: &w)
-        add(optimizer.expAvgSq, prefix: "exp_avg_sq.", to: &w)
+        add(expAvg, prefix: "exp_avg.", to: &w)
+        add(expAvgSq, prefix: "exp_avg_sq.", to: &w)
         try w.write(to: path)
     }
 
     /// Fills `slab` from the file's tensors named `prefix + name`. Every tensor of the layout must be
-    /// present with its shape; with `strict`, the file may hold nothing else (besides `ignoring`).
+    /// present with its whole shape (an expert-sharded slab takes its slice of the experts); with
+    /// `strict`, the file may hold nothing else.
     public static func load<S: KernelScalar>(
         _ slab: Slab<S>, from file: SafeTensorsFile, prefix: String = "",
         strict: Bool = true
@@ -56,14 +65,16 @@ public enum Checkpoint {
                     "\(what) has no tensor '\(name)'; it was written for another model or router: check the config (layers, router, router_bias, expert) against the checkpoint"
                 )
             }
-            guard info.shape == spec.shape else {
+            guard info.shape == spec.fullShape else {
                 throw RMoEError(
-                    "\(what): tensor '\(name)' has shape \(info.shape) but the config needs \(spec.shape); fix the config (d_model, experts, expert_width, router_dim, ...) to match the checkpoint"
+                    "\(what): tensor '\(name)' has shape \(info.shape) but the config needs \(spec.fullShape); fix the config (d_model, experts, expert_width, router_dim, ...) to match the checkpoint"
                 )
             }
+            // A checkpoint holds whole tensors; an expert shard takes its slice.
             let values = try file.floats(name)
+            let first = (spec.shard?.index ?? 0) * spec.count
             let dst = slab.pointer(at: i)
-            for j in 0..<values.count { dst[j] = S(values[j]) }
+            for j in 0..<spec.count { dst[j] = S(values[first + j]) }
         }
         if strict {
             let known = Set(slab.layout.specs.map { prefix + $0.name })

@@ -84,11 +84,29 @@ public final class LanguageModel<S: KernelScalar> {
     /// Back to this batch's own balance statistics.
     public func clearBatchBalance() { for m in moeLayers { m.batchTokens = nil } }
 
-    public init(config: ModelConfig) throws {
+    /// The expert exchange under expert parallelism (nil: every expert is here).
+    public let expertExchange: ExpertExchange?
+    /// The experts this process holds.
+    public var expertShard: ExpertShard { expertExchange?.shard ?? .whole }
+
+    /// `expertExchange`: expert parallelism; this process then holds only its shard of every MoE
+    /// layer's experts, and its forward and backward passes exchange rows with the other
+    /// processes (all processes must run them together).
+    public init(config: ModelConfig, expertExchange: ExpertExchange? = nil) throws {
         try config.validate()
         try config.checkMemory(scalarBytes: MemoryLayout<S>.stride, optimizer: false)
+        let shard = expertExchange?.shard ?? .whole
+        if !shard.isWhole {
+            guard !config.isDense else { throw RMoEError("expert parallelism needs an MoE model; router = dense has no experts: drop --expert-parallel") }
+            guard config.experts % shard.count == 0 else {
+                throw RMoEError(
+                    "experts = \(config.experts) cannot be split over \(shard.count) ranks (expert parallelism holds experts / ranks on each); use a number of ranks that divides experts"
+                )
+            }
+        }
+        self.expertExchange = shard.isWhole ? nil : expertExchange
         self.config = config
-        layout = try TensorLayout(config.parameterSpecs())
+        layout = try TensorLayout(config.parameterSpecs(shard: shard))
         params = Slab(layout)
         grads = Slab(layout)
         let T = config.batch * config.seqLen, d = config.dModel, V = config.vocab, L = config.layers
@@ -109,7 +127,15 @@ public final class LanguageModel<S: KernelScalar> {
         routerShared = shared
         let attnScratch = Attention<S>.scratchCount(B: config.batch, S: config.seqLen, d: d, H: config.heads).map { pool.make($0, of: S.self) }
         let ffnScratch = config.isDense ? DenseFFN<S>.scratchCount(T: T, F: config.denseWidth).map { pool.make($0, of: S.self) } : []
-        let moeScratch = config.isDense ? nil : MoELayer<S>.Scratch(config, pool)
+        let moeScratch = config.isDense ? nil : MoELayer<S>.Scratch(config, pool, expertsHere: shard.isWhole)
+        let expertParallel = self.expertExchange.map { ex in
+            (
+                ex,
+                ExpertParallelLayer<S>.Scratch(
+                    maxRows: ExpertParallelLayer<S>.Scratch.maxRows(config, processes: shard.count), d: d, f: config.expertWidth,
+                    hs: config.expertHiddenStride, pool: pool)
+            )
+        }
         let (params, grads, context, clock) = (self.params, self.grads, self.context, self.routerClock)
         let tokenIds = UnsafePointer(tokens)
         blocks = (0..<L).map { i in
@@ -117,7 +143,7 @@ public final class LanguageModel<S: KernelScalar> {
                 index: i, config: config, params: params, grads: grads, pool: pool, context: context, routerClock: clock,
                 rope: (UnsafePointer(rope), UnsafePointer(rope + cosTable.count)),
                 attnScratch: attnScratch, ffnScratch: ffnScratch, moeScratch: moeScratch, routerShared: shared,
-                tokenIds: tokenIds)
+                tokenIds: tokenIds, expertParallel: expertParallel)
         }
     }
 
@@ -138,11 +164,20 @@ public final class LanguageModel<S: KernelScalar> {
 
     /// Initialises every tensor as its spec says (normal(0, init_std) for matrices, ones for norms,
     /// the routers' own inits). Each tensor draws from its own stream (seed, name), so adding a
-    /// tensor never changes the others' values.
+    /// tensor never changes the others' values. An expert shard gets its slice of the whole
+    /// tensor's values, so every number of shards starts from the same model.
     public func initialize(seed: UInt64) {
         for (i, spec) in layout.specs.enumerated() {
             var rng = Xoshiro256(seed: seed, stream: stableHash("init:" + spec.name))
-            Initializer.fill(params.buffer(at: i), spec: spec, rng: &rng)
+            if let shard = spec.shard {
+                let whole = TensorSpec(spec.name, spec.fullShape, init: spec.initializer)
+                let full = UnsafeMutableBufferPointer<S>.allocate(capacity: whole.count)
+                defer { full.deallocate() }
+                Initializer.fill(full, spec: whole, rng: &rng)
+                params.pointer(at: i).update(from: full.baseAddress! + shard.index * spec.count, count: spec.count)
+            } else {
+                Initializer.fill(params.buffer(at: i), spec: spec, rng: &rng)
+            }
         }
     }
 
@@ -228,7 +263,8 @@ struct Block<S: KernelScalar> {
     init(
         index i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, context: ForwardContext,
         routerClock: Stopwatch, rope: (UnsafePointer<S>, UnsafePointer<S>), attnScratch: [UnsafeMutablePointer<S>], ffnScratch: [UnsafeMutablePointer<S>],
-        moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?, tokenIds: UnsafePointer<Int32>
+        moeScratch: MoELayer<S>.Scratch?, routerShared: AnyObject?, tokenIds: UnsafePointer<Int32>,
+        expertParallel: (ExpertExchange, ExpertParallelLayer<S>.Scratch)?
     ) {
         let p = "layers.\(i)."
         T = c.batch * c.seqLen; d = c.dModel
@@ -257,7 +293,8 @@ struct Block<S: KernelScalar> {
             ffn = .moe(
                 MoELayer(
                     layer: i, config: c, params: params, grads: grads, pool: pool, shared: routerShared,
-                    context: context, tokenIds: tokenIds, routerClock: routerClock, scratch: moeScratch!))
+                    context: context, tokenIds: tokenIds, routerClock: routerClock, scratch: moeScratch!,
+                    expertParallel: expertParallel))
         }
     }
 

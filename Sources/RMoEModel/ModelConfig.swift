@@ -107,9 +107,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     /// The parameter table: every tensor's checkpoint name, shape and init, in slab order
     /// (docs/architecture.md sections 2 and 3). This one table drives the parameter, gradient and
-    /// optimizer slabs, initialisation and checkpoints.
-    public func parameterSpecs() -> [TensorSpec] {
-        let d = dModel, V = vocab, F = denseWidth, E = experts, f = expertWidth
+    /// optimizer slabs, initialisation and checkpoints. Under expert parallelism (`shard` not
+    /// whole) the expert tensors hold only this process's experts: [E / shards, ...].
+    public func parameterSpecs(shard: ExpertShard = .whole) -> [TensorSpec] {
+        let d = dModel, V = vocab, F = denseWidth, f = expertWidth
+        let E = shard.localExperts(experts), sh: ExpertShard? = shard.isWhole ? nil : shard
         let w = TensorInit.normal(initStd)
         var specs: [TensorSpec] = [TensorSpec("tok_emb.weight", [V, d], init: w)]
         for i in 0..<layers {
@@ -132,13 +134,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                 default: return w
                 }
             }
-            specs.append(TensorSpec(e + "w1", [E, f, d], init: expertTensorInit(out: f, inDim: d)))
-            if !isReLUExpert { specs.append(TensorSpec(e + "w3", [E, f, d], init: expertTensorInit(out: f, inDim: d))) }
-            specs.append(TensorSpec(e + "w2", [E, d, f], init: expertTensorInit(out: d, inDim: f)))
+            specs.append(TensorSpec(e + "w1", [E, f, d], init: expertTensorInit(out: f, inDim: d), shard: sh))
+            if !isReLUExpert { specs.append(TensorSpec(e + "w3", [E, f, d], init: expertTensorInit(out: f, inDim: d), shard: sh)) }
+            specs.append(TensorSpec(e + "w2", [E, d, f], init: expertTensorInit(out: d, inDim: f), shard: sh))
             if isReLUExpert {
                 let torch = self.expertInit == .torch
-                specs.append(TensorSpec(e + "b1", [E, f], init: torch ? .uniform(1 / Double(d).squareRoot()) : .zeros, decay: false))
-                specs.append(TensorSpec(e + "b2", [E, d], init: torch ? .uniform(1 / Double(f).squareRoot()) : .zeros, decay: false))
+                specs.append(TensorSpec(e + "b1", [E, f], init: torch ? .uniform(1 / Double(d).squareRoot()) : .zeros, decay: false, shard: sh))
+                specs.append(TensorSpec(e + "b2", [E, d], init: torch ? .uniform(1 / Double(f).squareRoot()) : .zeros, decay: false, shard: sh))
             }
         }
         if !isDense { specs += Routers.family(of: router)!.sharedSpecs(self) }

@@ -28,12 +28,16 @@ public final class AdamW<S: KernelScalar> {
     }
 
     /// Global L2 norm of the trainable gradients (Double accumulation, thread-count independent).
-    public static func gradientNorm(_ grads: Slab<S>) -> Double {
+    public static func gradientNorm(_ grads: Slab<S>) -> Double { sumOfSquares(grads).squareRoot() }
+
+    /// Sum of squares of the trainable gradients of the tensors `include` selects, tensor by
+    /// tensor in slab order (Double accumulation).
+    public static func sumOfSquares(_ grads: Slab<S>, where include: (TensorSpec) -> Bool = { _ in true }) -> Double {
         var total = 0.0
-        for (i, spec) in grads.layout.specs.enumerated() where spec.trainable {
+        for (i, spec) in grads.layout.specs.enumerated() where spec.trainable && include(spec) {
             total += S.sumOfSquares(grads.pointer(at: i), spec.count)
         }
-        return total.squareRoot()
+        return total
     }
 
     /// Clips the gradients to `maxNorm` as `torch.nn.utils.clip_grad_norm_` does
@@ -41,14 +45,19 @@ public final class AdamW<S: KernelScalar> {
     @discardableResult
     public static func clip(_ grads: Slab<S>, maxNorm: Double) -> Double {
         let norm = gradientNorm(grads)
-        guard maxNorm > 0 else { return norm }
+        clip(grads, norm: norm, maxNorm: maxNorm)
+        return norm
+    }
+
+    /// Clips with a norm computed elsewhere (e.g. over the expert shards of every process).
+    public static func clip(_ grads: Slab<S>, norm: Double, maxNorm: Double) {
+        guard maxNorm > 0 else { return }
         let coef = maxNorm / (norm + 1e-6)
         if coef < 1 {
             for (i, spec) in grads.layout.specs.enumerated() where spec.trainable {
                 S.scale(grads.pointer(at: i), spec.count, S(coef))
             }
         }
-        return norm
     }
 
     /// One update of every trainable tensor with learning rate `lr` (times the tensor's `lrScale`).

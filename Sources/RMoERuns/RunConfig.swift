@@ -27,6 +27,10 @@ public struct RunConfig: Sendable, Equatable {
     /// Micro-batches per step: each step's batch goes through the model in `grad_accum` parts whose
     /// gradients are summed (the single-process twin of that many data-parallel ranks).
     public var gradAccum = 1
+    /// Under `mpirun -np N`: each rank holds E / N experts of every MoE layer and tokens travel to
+    /// their experts' ranks (expert parallelism); otherwise every rank holds every expert (data
+    /// parallelism). No effect in a single process.
+    public var expertParallel = false
     /// Learning-rate multiplier of the router parameters (every `layers.*.moe.router.*` tensor and
     /// the shared `router_rnn.*`): they train at `router_lr_scale` times the scheduled rate.
     public var routerLRScale = 1.0
@@ -159,6 +163,9 @@ extension RunConfig {
         field(
             "grad_accum", \.gradAccum, "micro-batches per step (batch must divide by ranks x grad_accum); gradients summed in order", check: within(1...4096)),
         field(
+            "expert_parallel", \.expertParallel,
+            "under mpirun: each rank holds experts / ranks experts of every MoE layer; tokens travel to them (else data parallel)"),
+        field(
             "router_lr_scale", \.routerLRScale, "learning-rate multiplier of the router parameters (layers.*.moe.router.*, router_rnn.*)", check: positiveReal),
         field(
             "schedule_steps", \.scheduleSteps, "horizon of the cosine schedule; 0 = steps (an extended run keeps its first horizon)",
@@ -277,7 +284,7 @@ extension RunConfig {
     /// be this run's.)
     public static let resumableFields: Set<String> = [
         "steps", "threads", "log_every", "eval_every", "eval_batches", "checkpoint_every", "keep_steps", "final_eval",
-        "final_eval_windows", "schedule_steps", "grad_accum",
+        "final_eval_windows", "schedule_steps", "grad_accum", "expert_parallel",
     ]
 
     /// Names of the fields whose values differ, in table order.

@@ -25,11 +25,16 @@ public struct RunResult: Sendable {
     public var routerShare = 0.0
     /// Bytes of parameters, gradients, both AdamW moments and activations (what the run needs).
     public var modelMemoryBytes = 0
+    /// Bytes of parameters, gradients and both AdamW moments on one rank (under expert
+    /// parallelism the experts' part is divided by the ranks).
+    public var rankStateBytes = 0
     /// Routing statistics of the final validation pass (nil for dense models).
     public var routing: RoutingStats?
     /// Data-parallel ranks, the share of training-step time in their collectives, and how many
     /// times the ranks' parameters were checked bitwise identical.
     public var ranks = 1, communicationShare = 0.0, replicaChecks = 0
+    /// Whether the ranks split the experts (expert parallelism) rather than replicate them.
+    public var expertParallel = false
     /// Tokens trained on, and that as passes over the train split.
     public var tokensSeen = 0
     public var trainPasses = 0.0
@@ -62,15 +67,15 @@ public final class Trainer {
     let progress: ProgressPrinter
     let log: MetricsLog?
     /// Steps done (= optimizer updates).
-    public private(set) var step = 0
-    private var trainSeconds = 0.0
+    public internal(set) var step = 0
+    var trainSeconds = 0.0
     /// Seconds spent in training steps alone (no logging, evaluation or checkpoints).
-    private var stepSeconds = 0.0
-    private var routerSeconds = 0.0
+    var stepSeconds = 0.0
+    var routerSeconds = 0.0
     /// Best validation loss so far (periodic evaluation) and its step.
-    private var bestValid = Double.infinity, bestStep = 0
+    var bestValid = Double.infinity, bestStep = 0
     /// Step of the last checkpoint written or loaded.
-    private var lastCheckpointStep = 0
+    var lastCheckpointStep = 0
     /// Lines printed before training (resume notes); shown by `run`.
     public var notes: [String] = []
     /// The processes training this model together (data parallel), and how the global batch is
@@ -82,7 +87,13 @@ public final class Trainer {
     /// Cross-entropy and summed balance loss of the last step (the whole batch's).
     private var lastCE = 0.0, lastBalance = 0.0
     /// Seconds in the ranks' collectives this session, and how many replica checks passed.
-    private var commSeconds = 0.0, replicaChecks = 0
+    var commSeconds = 0.0, replicaChecks = 0
+    /// Seconds this process has spent in the ranks' collectives during training steps.
+    public var communicationSeconds: Double { commSeconds }
+    /// Expert parallelism: the slab ranges every rank holds whole (their gradients are summed
+    /// over the ranks; the experts' are not), and a buffer packing them for the sum.
+    let replicated: [Range<Int>]
+    let replicatedStage: UnsafeMutableBufferPointer<Float>?
 
     /// Builds the model for `config` on `corpus` (whose vocabulary size overrides `vocab`).
     /// With a distributed `comm`, every rank builds the same model; each trains on its share of
@@ -113,8 +124,10 @@ public final class Trainer {
         self.progress = comm.isRoot ? progress : ProgressPrinter(quiet: true)
         if let files = self.files { removeStaleTemporaries(in: files.dir) }
         Runtime.setThreads(c.resolvedThreads)
-        model = try LanguageModel<Float>(config: local)
+        model = try LanguageModel<Float>(config: local, expertExchange: c.expertParallel && comm.isDistributed ? comm : nil)
         model.recordBalanceColumns = parts > 1
+        replicated = model.layout.replicatedRanges
+        replicatedStage = model.layout.isSharded ? .allocate(capacity: replicated.reduce(0) { $0 + $1.count }) : nil
         accumulated = c.gradAccum > 1 ? Slab<Float>(model.layout) : nil
         model.initialize(seed: UInt64(c.seed))
         optimizer = AdamW(layout: model.layout, beta1: c.beta1, beta2: c.beta2, eps: c.adamEps, weightDecay: c.weightDecay)
@@ -122,6 +135,8 @@ public final class Trainer {
         batches = try TrainBatches(tokens: corpus.train, seqLen: c.model.seqLen, batch: c.model.batch, seed: UInt64(c.seed))
         log = self.files.map { MetricsLog(path: $0.metrics) }
     }
+
+    deinit { replicatedStage?.deallocate() }
 
     /// The splits the run evaluates must hold at least one whole window (seq_len + 1 tokens).
     static func checkSplits(_ c: RunConfig, _ corpus: Corpus) throws {
@@ -161,7 +176,7 @@ public final class Trainer {
         } else {
             loss = try splitStep()
         }
-        let norm = AdamW.clip(model.grads, maxNorm: config.gradClip)
+        let norm = try clipGradients()
         guard loss.isFinite && norm.isFinite else { return (loss, norm) }
         optimizer.step(params: model.params, grads: model.grads, lr: Self.learningRate(config, step: step))
         step += 1
@@ -189,9 +204,12 @@ public final class Trainer {
         // The balance statistics and loss sums of every part, summed in order.
         var lossSum = 0.0
         var stats: [(counts: [Int32], columnSums: [Double])] = []
+        let exchanged = model.expertExchange?.exchangeSeconds ?? 0
+        defer { commSeconds += (model.expertExchange?.exchangeSeconds ?? 0) - exchanged }
         for m in 0..<M {
             load(m)
             model.forward(training: true)
+            try model.expertExchange?.throwIfFailed()
             lossSum += model.lastLossSum
             let p = model.balanceParts()
             if stats.isEmpty {
@@ -221,6 +239,7 @@ public final class Trainer {
         if M == 1 {
             model.grads.zero()
             model.backward()
+            try model.expertExchange?.throwIfFailed()
         } else {
             let acc = accumulated!
             for m in 0..<M {
@@ -228,6 +247,7 @@ public final class Trainer {
                 model.forward(training: true)
                 model.grads.zero()
                 model.backward()
+                try model.expertExchange?.throwIfFailed()
                 if m == 0 {
                     acc.base.update(from: model.grads.base, count: acc.layout.totalCount)
                 } else {
@@ -236,9 +256,7 @@ public final class Trainer {
             }
             model.grads.base.update(from: acc.base, count: acc.layout.totalCount)
         }
-        let c0 = System.now()
-        try comm.sumInRankOrder(model.grads.base, count: model.layout.totalCount)
-        commSeconds += System.now() - c0
+        try reduceGradients()
         model.context.rowOffset = 0
         lastCE = lossSum / Double(tokens)
         lastBalance = balance
@@ -257,12 +275,25 @@ public final class Trainer {
         let B = microBatch
         var sum = 0.0, count = 0
         var first = comm.rank * B
-        while first < total {
-            w.fill(first: first, batch: B, input: model.tokens, target: model.targets, limitWindows: total)
-            model.forward(training: false)  // the per-token cross-entropies; the balance term is not part of the metric
-            for x in model.lastLosses { sum += Double(x) }
-            count += model.lastCountedTokens
+        // Expert parallelism: every rank makes the same number of passes (their exchanges pair up);
+        // a rank past the end runs its last batch again and counts nothing.
+        let rounds = model.expertExchange == nil ? 0 : (total + B * comm.size - 1) / (B * comm.size)
+        var round = 0
+        while first < total || round < rounds {
+            if first < total {
+                w.fill(first: first, batch: B, input: model.tokens, target: model.targets, limitWindows: total)
+                model.forward(training: false)  // the per-token cross-entropies; the balance term is not part of the metric
+                for x in model.lastLosses { sum += Double(x) }
+                count += model.lastCountedTokens
+            } else {
+                let stats = model.routingStats
+                model.routingStats = nil
+                model.forward(training: false)
+                model.routingStats = stats
+            }
+            try model.expertExchange?.throwIfFailed()
             first += B * comm.size
+            round += 1
         }
         if comm.isDistributed {
             let s = try comm.sumInRankOrder([sum, Double(count)])
@@ -347,58 +378,9 @@ public final class Trainer {
     /// The provenance of files written now.
     var provenance: Provenance { Provenance(threads: config.resolvedThreads, ranks: comm.size) }
 
-    /// Checks that every rank holds bitwise the same parameters (a 64-bit FNV-1a hash of the slab,
-    /// gathered): data parallelism relies on it; a difference stops the run.
-    func verifyReplicas() throws {
-        guard comm.isDistributed else { return }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let n = model.layout.totalCount
-        model.params.base.withMemoryRebound(to: UInt32.self, capacity: n) { p in
-            for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01b3 }
-        }
-        // Two exact halves, as doubles.
-        let all = try comm.gather([Double(h >> 32), Double(h & 0xffff_ffff)])
-        if let bad = all.firstIndex(where: { $0 != all[0] }) {
-            throw RMoEError(
-                "rank \(bad)'s parameters differ from rank 0's at step \(step): the ranks ran different code or data (same binary and corpus on every node?); the run stops rather than train replicas apart"
-            )
-        }
-        replicaChecks += 1
-    }
-
-    /// After `resume` on rank 0: every rank takes rank 0's parameters, AdamW moments and counters.
-    public func syncFromRoot() throws {
-        guard comm.isDistributed else { return }
-        let bytes = model.layout.totalCount * MemoryLayout<Float>.stride
-        for slab in [model.params, optimizer.expAvg, optimizer.expAvgSq] { try comm.broadcast(UnsafeMutableRawPointer(slab.base), bytes: bytes) }
-        var counters: [Int64] = [Int64(step), Int64(optimizer.updates)]
-        try counters.withUnsafeMutableBytes { try comm.broadcast($0.baseAddress!, bytes: $0.count) }
-        step = Int(counters[0]); optimizer.updates = Int(counters[1])
-    }
-
     /// Checkpoint metadata: the config, the provenance and the given counters.
     func metadata(_ extra: [String: String]) -> [String: String] {
         extra.merging(["config": config.jsonText, "provenance": provenance.json.jsonText]) { a, _ in a }
-    }
-
-    /// Throws `TrainingDiverged` if any parameter is non-finite (checked before every save).
-    func ensureFiniteParameters() throws {
-        if let name = model.firstNonFiniteTensor() {
-            throw TrainingDiverged(step: step, what: "parameter tensor \(name) is non-finite", lastCheckpoint: lastCheckpointStep)
-        }
-    }
-
-    func saveCheckpoint() throws {
-        try verifyReplicas()
-        guard let files else { return }
-        try ensureFiniteParameters()
-        let md = metadata([
-            "step": String(step), "train_seconds": String(trainSeconds),
-            "router_seconds": String(routerSeconds), "step_seconds": String(stepSeconds), "best_valid_loss": String(bestValid), "best_step": String(bestStep),
-        ])
-        try Checkpoint.saveTrainState(params: model.params, optimizer: optimizer, to: files.trainState, metadata: md)
-        try Checkpoint.saveModel(model.params, to: files.model, metadata: md)
-        lastCheckpointStep = step
     }
 
     // MARK: - The run
@@ -507,16 +489,17 @@ public final class Trainer {
                 model.routingStats = nil
                 try log?.append(JSONText.object(line))
                 progress.line(String(format: "step %d  valid loss %.4f  %@ %.4f", step, v.loss, corpus.metricName, corpus.metric(loss: v.loss)))
-                if c.selectBest && v.loss < bestValid, let files {
+                // Every rank decides alike (the loss is the same sum on every rank): the saves gather.
+                if c.selectBest && v.loss < bestValid {
                     try ensureFiniteParameters()
                     bestValid = v.loss
                     bestStep = step
-                    try Checkpoint.saveModel(model.params, to: files.best, metadata: metadata(["step": String(step), "valid_loss": String(v.loss)]))
+                    try saveWeights(to: files?.best, metadata: metadata(["step": String(step), "valid_loss": String(v.loss)]))
                 }
             }
-            if c.keepSteps.contains(step), let files {
+            if c.keepSteps.contains(step) {
                 try ensureFiniteParameters()
-                try Checkpoint.saveModel(model.params, to: files.kept(step: step), metadata: metadata(["step": String(step)]))
+                try saveWeights(to: files?.kept(step: step), metadata: metadata(["step": String(step)]))
             }
             if step % c.checkpointEvery == 0 || step == c.steps { try saveCheckpoint() }
             if let stopAt, step >= stopAt { progress.finish(); return nil }
@@ -529,17 +512,20 @@ public final class Trainer {
         r.trainSeconds = trainSeconds
         r.tokensPerSecond = stepSeconds > 0 ? tokensPerStep * Double(step) / stepSeconds : 0
         r.ranks = comm.size
+        r.expertParallel = model.expertExchange != nil
         r.communicationShare = stepSeconds > 0 ? commSeconds / stepSeconds : 0
         r.replicaChecks = replicaChecks
-        r.trainableParameters = model.layout.parameterCount(trainable: true)
-        r.frozenParameters = model.layout.parameterCount(trainable: false)
+        // The whole model's counts (under expert parallelism this rank holds fewer).
+        let whole = try TensorLayout(c.model.parameterSpecs())
+        r.trainableParameters = whole.parameterCount(trainable: true)
+        r.frozenParameters = whole.parameterCount(trainable: false)
         r.finalTrainLoss = lastTrainLoss
         r.routerParameters = Routers.parameterCount(c.model)
-        r.modelMemoryBytes = 4 * model.layout.totalCount * MemoryLayout<Float>.stride + model.activationBytes
+        r.rankStateBytes = 4 * model.layout.totalCount * MemoryLayout<Float>.stride
+        r.modelMemoryBytes = r.rankStateBytes + model.activationBytes
         r.routerShare = trainSeconds > 0 ? routerSeconds / trainSeconds : 0
         // Evaluate the best-validation checkpoint (as the paper does) when it is not the last one.
-        if c.selectBest, let files, bestStep > 0, bestStep != step, files.exists(files.best) {
-            try Checkpoint.load(model.params, from: try SafeTensorsFile.read(path: files.best))
+        if try useBestWeights() {
             r.evalCheckpoint = "best"
             r.bestStep = bestStep
         }
@@ -599,8 +585,9 @@ public final class Trainer {
             ("seconds_per_1k_steps", .double(r.steps > 0 ? (r.trainSeconds / Double(r.steps) * 1000 * 1000).rounded() / 1000 : 0)),
             ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("threads", .int(c.resolvedThreads)),
             ("peak_rss_bytes", .int(r.peakResidentBytes)), ("model_memory_bytes", .int(r.modelMemoryBytes)),
+            ("rank_state_bytes", .int(r.rankStateBytes)),
             ("tokens_seen", .int(r.tokensSeen)), ("train_passes", .double((r.trainPasses * 1000).rounded() / 1000)),
-            ("ranks", .int(r.ranks)), ("grad_accum", .int(c.gradAccum)),
+            ("ranks", .int(r.ranks)), ("grad_accum", .int(c.gradAccum)), ("expert_parallel", .bool(r.expertParallel)),
             ("communication_share", .double((r.communicationShare * 10000).rounded() / 10000)), ("replica_checks", .int(r.replicaChecks)),
         ]
         if let st = r.routing {

@@ -8,7 +8,7 @@ import RMoEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, measured side by side in one process. Every subcommand takes --json (one object per line).",
-        subcommands: [Step.self, Router.self, Experts.self, Dispatch.self, Sgemm.self, Kernels.self])
+        subcommands: [Step.self, Router.self, Experts.self, Dispatch.self, Sgemm.self, Kernels.self, Ranks.self])
 
     struct Common: ParsableArguments {
         @Option(parsing: .upToNextOption, help: "Thread counts to measure (--threads 1 2, or 1,2).") var threads: [String] = ["1", "2"]

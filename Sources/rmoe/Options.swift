@@ -41,6 +41,10 @@ struct ConfigOptions: ParsableArguments {
     @Option(help: "Attention heads.") var heads: Int?
     @Option(help: "Sequences per step.") var batch: Int?
     @Option(name: .customLong("seq-len"), help: "Tokens per sequence.") var seqLen: Int?
+    @Flag(
+        name: .customLong("expert-parallel"),
+        help: "Under mpirun: each rank holds experts / ranks of every MoE layer's experts (= --set expert_parallel=true).")
+    var expertParallel = false
 
     /// The named options as `key=value` assignments (they count as command-line settings).
     var namedAssignments: [String] {
@@ -54,6 +58,7 @@ struct ConfigOptions: ParsableArguments {
         if let heads { a.append("heads=\(heads)") }
         if let batch { a.append("batch=\(batch)") }
         if let seqLen { a.append("seq_len=\(seqLen)") }
+        if expertParallel { a.append("expert_parallel=true") }
         return a
     }
 

@@ -10,7 +10,8 @@ import RMoECore
 /// Experts are stacked `experts.w1` [E, f, d], `w3` [E, f, d], `w2` [E, d, f] (ReLU: `b1` [E, f],
 /// `b2` [E, d], no w3). The dispatch (sort, gather, per-expert products, combine) runs in the C
 /// dispatcher on the thread team. Backward: gradients reach the router only through the selected
-/// gate values and the balance loss (docs/routers.md 1.5).
+/// gate values and the balance loss (docs/routers.md 1.5). Under expert parallelism the expert
+/// products run on the experts' processes (`ExpertParallelLayer`); everything else stays here.
 public final class MoELayer<S: KernelScalar> {
     public let router: any RouterLayer<S>
     public let routing: Routing
@@ -37,20 +38,24 @@ public final class MoELayer<S: KernelScalar> {
     let routerClock: Stopwatch
     /// Benchmark breakdown (off unless set).
     var profile: StepProfile?
+    /// Expert parallelism: this process holds only its shard of the experts (nil: all of them).
+    let expertParallel: ExpertParallelLayer<S>?
 
     /// Backward scratch shared by all MoE layers of a model.
     public struct Scratch {
         let dYe, dXe, dH, dG, dz: UnsafeMutablePointer<S>
-        public init(_ c: ModelConfig, _ pool: BufferPool) {
-            let T = c.batch * c.seqLen, Tk = T * c.topK
+        /// `expertsHere`: false under expert parallelism (the expert scratch is on the experts' side).
+        public init(_ c: ModelConfig, _ pool: BufferPool, expertsHere: Bool = true) {
+            let T = c.batch * c.seqLen, Tk = T * c.topK, rows = expertsHere ? Tk : 1
             dYe = pool.make(Tk * c.dModel); dXe = pool.make(Tk * c.dModel)
-            dH = pool.make(Tk * c.expertHiddenStride); dG = pool.make(Tk * c.expertWidth); dz = pool.make(T * c.experts)
+            dH = pool.make(rows * c.expertHiddenStride); dG = pool.make(rows * c.expertWidth); dz = pool.make(T * c.experts)
         }
     }
 
     init(
         layer i: Int, config c: ModelConfig, params: Slab<S>, grads: Slab<S>, pool: BufferPool, shared: AnyObject?,
-        context: ForwardContext, tokenIds: UnsafePointer<Int32>, routerClock: Stopwatch, scratch: Scratch
+        context: ForwardContext, tokenIds: UnsafePointer<Int32>, routerClock: Stopwatch, scratch: Scratch,
+        expertParallel: (ExpertExchange, ExpertParallelLayer<S>.Scratch)? = nil
     ) {
         layer = i
         self.routerClock = routerClock
@@ -65,7 +70,14 @@ public final class MoELayer<S: KernelScalar> {
         routing = Routing(tokens: T, experts: E, topK: k, dModel: d, expertWidth: f)
         logits = pool.make(T * E); probs = pool.make(T * E); gate = pool.make(T * k)
         columnSums = pool.make(E); batchCounts = pool.make(E)
-        Xe = pool.make(T * k * d); H = pool.make(T * k * hs); G = pool.make(T * k * f); Ye = pool.make(T * k * d)
+        Xe = pool.make(T * k * d); Ye = pool.make(T * k * d)
+        if let (exchange, epScratch) = expertParallel {
+            self.expertParallel = ExpertParallelLayer(exchange: exchange, config: c, pool: pool, scratch: epScratch)
+            H = pool.make(1); G = pool.make(1)  // the expert activations live on the experts' process
+        } else {
+            self.expertParallel = nil
+            H = pool.make(T * k * hs); G = pool.make(T * k * f)
+        }
         self.scratch = scratch
         let env = RouterEnvironment(
             config: c, layer: i, params: params, grads: grads, buffers: pool, shared: shared, context: context,
@@ -93,9 +105,15 @@ public final class MoELayer<S: KernelScalar> {
         S.moeGather(Xe, x, routing.pointer, d)
         profile?.add(.dispatch, since: t1)
         timed(profile, .expertFFN) {
-            S.moeExpertsForward(
-                H, G, Ye, Xe, w1, w3.map { UnsafePointer($0) }, w2, b1.map { UnsafePointer($0) },
-                b2.map { UnsafePointer($0) }, routing.pointer, d, f, relu)
+            if let ep = expertParallel {
+                ep.forward(
+                    Ye: Ye, Xe: Xe, counts: routing.counts, w1: w1, w3: w3.map { UnsafePointer($0) }, w2: w2,
+                    b1: b1.map { UnsafePointer($0) }, b2: b2.map { UnsafePointer($0) })
+            } else {
+                S.moeExpertsForward(
+                    H, G, Ye, Xe, w1, w3.map { UnsafePointer($0) }, w2, b1.map { UnsafePointer($0) },
+                    b2.map { UnsafePointer($0) }, routing.pointer, d, f, relu)
+            }
         }
         timed(profile, .dispatch) { S.moeCombine(y, Ye, gate, routing.pointer, d) }
     }
@@ -117,9 +135,14 @@ public final class MoELayer<S: KernelScalar> {
         }
         profile?.add(.dispatch, since: t1)
         timed(profile, .expertFFN) {
-            S.moeExpertsBackward(
-                s.dXe, s.dH, s.dG, dw1, dw3, dw2, db1, db2, s.dYe, Xe, H, G, w1, w3.map { UnsafePointer($0) }, w2,
-                routing.pointer, d, f, relu)
+            if let ep = expertParallel {
+                ep.backward(
+                    dXe: s.dXe, dYe: s.dYe, dw1: dw1, dw3: dw3, dw2: dw2, db1: db1, db2: db2, w1: w1, w3: w3.map { UnsafePointer($0) }, w2: w2)
+            } else {
+                S.moeExpertsBackward(
+                    s.dXe, s.dH, s.dG, dw1, dw3, dw2, db1, db2, s.dYe, Xe, H, G, w1, w3.map { UnsafePointer($0) }, w2,
+                    routing.pointer, d, f, relu)
+            }
         }
         timed(profile, .dispatch) { S.moeScatter(dx, s.dXe, routing.pointer, d) }
         let t0 = System.now()
