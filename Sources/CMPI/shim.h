@@ -13,3 +13,4 @@ static inline MPI_Op rk_mpi_min(void) { return MPI_MIN; }
 static inline MPI_Errhandler rk_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline void *rk_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int rk_mpi_success(void) { return MPI_SUCCESS; }
+static inline MPI_Comm rk_mpi_comm_null(void) { return MPI_COMM_NULL; }

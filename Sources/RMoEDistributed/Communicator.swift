@@ -28,7 +28,12 @@ public final class Communicator: @unchecked Sendable {
     public var isDistributed: Bool { size > 1 }
     public var isRoot: Bool { rank == 0 }
 
-    private init(rank: Int, size: Int, mpi: Bool) { self.rank = rank; self.size = size; self.mpi = mpi }
+    /// The MPI communicator (the world, or a group of it); unused without MPI.
+    let handle: MPI_Comm?
+
+    private init(rank: Int, size: Int, mpi: Bool, handle: MPI_Comm? = nil) {
+        self.rank = rank; self.size = size; self.mpi = mpi; self.handle = handle
+    }
 
     /// A single process (no MPI).
     public static let single = Communicator(rank: 0, size: 1, mpi: false)
@@ -53,7 +58,7 @@ public final class Communicator: @unchecked Sendable {
         var r: Int32 = 0, n: Int32 = 0
         MPI_Comm_rank(rk_mpi_comm_world(), &r)
         MPI_Comm_size(rk_mpi_comm_world(), &n)
-        let w = Communicator(rank: Int(r), size: Int(n), mpi: true)
+        let w = Communicator(rank: Int(r), size: Int(n), mpi: true, handle: rk_mpi_comm_world())
         worldInstance = w
         atexit { Communicator.finalize() }
         return w
@@ -67,9 +72,24 @@ public final class Communicator: @unchecked Sendable {
         if done == 0 { MPI_Finalize() }
     }
 
+    /// The ranks split into groups of `groupSize` consecutive ranks (rank / groupSize is the
+    /// group): the communicator of this rank's group, whose rank 0 is its leader. Collective over
+    /// this communicator.
+    public func split(groupSize: Int) throws -> Communicator {
+        guard groupSize > 1 else { return .single }
+        guard mpi, size % groupSize == 0 else {
+            throw RMoEError("\(size) rank(s) cannot be split into groups of \(groupSize); start a multiple of \(groupSize) ranks (mpirun -np)")
+        }
+        if groupSize == size { return self }
+        var group = rk_mpi_comm_null()
+        try check(MPI_Comm_split(handle!, Int32(rank / groupSize), Int32(rank), &group), "comm_split")
+        MPI_Comm_set_errhandler(group, rk_mpi_errors_return())
+        return Communicator(rank: rank % groupSize, size: groupSize, mpi: true, handle: group)
+    }
+
     /// Ends every process of the job with `code` (a rank that failed; the others would wait forever).
     public func abort(code: Int32) -> Never {
-        if mpi { MPI_Abort(rk_mpi_comm_world(), code) }
+        if mpi { MPI_Abort(handle, code) }
         exit(code)
     }
 
@@ -85,7 +105,7 @@ public final class Communicator: @unchecked Sendable {
 
     public func barrier() throws {
         guard mpi else { return }
-        try check(MPI_Barrier(rk_mpi_comm_world()), "barrier")
+        try check(MPI_Barrier(handle), "barrier")
     }
 
     /// Sums `count` floats of every rank in rank order; every rank gets the sum in `buffer`.
@@ -101,7 +121,7 @@ public final class Communicator: @unchecked Sendable {
         send.update(from: buffer, count: count)
         if padded > count { (send + count).update(repeating: 0, count: padded - count) }
         // Chunk j of every rank goes to rank j.
-        try check(MPI_Alltoall(send, Int32(chunk), rk_mpi_float(), recv, Int32(chunk), rk_mpi_float(), rk_mpi_comm_world()), "alltoall")
+        try check(MPI_Alltoall(send, Int32(chunk), rk_mpi_float(), recv, Int32(chunk), rk_mpi_float(), handle), "alltoall")
         bytesSent += 2 * (size - 1) * chunk * MemoryLayout<Float>.stride  // this Alltoall and the Allgather below
         // Rank order: recv holds [rank 0's chunk, rank 1's chunk, ...] of the chunk this rank owns.
         let mine = send + rank * chunk
@@ -110,7 +130,7 @@ public final class Communicator: @unchecked Sendable {
             let part = recv + r * chunk
             for i in 0..<chunk { mine[i] += part[i] }
         }
-        try check(MPI_Allgather(mine, Int32(chunk), rk_mpi_float(), recv, Int32(chunk), rk_mpi_float(), rk_mpi_comm_world()), "allgather")
+        try check(MPI_Allgather(mine, Int32(chunk), rk_mpi_float(), recv, Int32(chunk), rk_mpi_float(), handle), "allgather")
         buffer.update(from: recv, count: count)
     }
 
@@ -122,7 +142,7 @@ public final class Communicator: @unchecked Sendable {
             try out.withUnsafeMutableBufferPointer { o in
                 try check(
                     MPI_Allgather(
-                        v.baseAddress, Int32(values.count), rk_mpi_double(), o.baseAddress, Int32(values.count), rk_mpi_double(), rk_mpi_comm_world()),
+                        v.baseAddress, Int32(values.count), rk_mpi_double(), o.baseAddress, Int32(values.count), rk_mpi_double(), handle),
                     "allgather")
             }
         }
@@ -143,7 +163,7 @@ public final class Communicator: @unchecked Sendable {
         var off = 0
         while off < bytes {
             let n = min(bytes - off, Int(Int32.max))
-            try check(MPI_Bcast(buffer + off, Int32(n), rk_mpi_byte(), 0, rk_mpi_comm_world()), "broadcast")
+            try check(MPI_Bcast(buffer + off, Int32(n), rk_mpi_byte(), 0, handle), "broadcast")
             off += n
         }
     }
@@ -154,7 +174,7 @@ public final class Communicator: @unchecked Sendable {
             if let recv { recv.update(from: send, count: count) }
             return
         }
-        try check(MPI_Gather(send, Int32(count), rk_mpi_float(), recv, Int32(count), rk_mpi_float(), 0, rk_mpi_comm_world()), "gather")
+        try check(MPI_Gather(send, Int32(count), rk_mpi_float(), recv, Int32(count), rk_mpi_float(), 0, handle), "gather")
     }
 
     /// Rank 0's bytes (any length), on every rank.
@@ -188,7 +208,7 @@ extension Communicator: ExpertExchange {
         let t0 = System.now()
         defer { exchangeSeconds += System.now() - t0 }
         guard mpi, size > 1 else { recv.update(from: send, count: perProcess); return }
-        record(MPI_Alltoall(send, Int32(perProcess), rk_mpi_int(), recv, Int32(perProcess), rk_mpi_int(), rk_mpi_comm_world()), "alltoall")
+        record(MPI_Alltoall(send, Int32(perProcess), rk_mpi_int(), recv, Int32(perProcess), rk_mpi_int(), handle), "alltoall")
         bytesSent += (size - 1) * perProcess * 4
     }
 
@@ -211,7 +231,7 @@ extension Communicator: ExpertExchange {
                 "expert parallelism: one exchange of \(max(a, b)) bytes exceeds MPI's 2 GiB count limit on rank \(rank); use a smaller batch or more ranks")
             return
         }
-        record(MPI_Alltoallv(send, sendBytes, sd, rk_mpi_byte(), recv, recvBytes, rd, rk_mpi_byte(), rk_mpi_comm_world()), "alltoallv")
+        record(MPI_Alltoallv(send, sendBytes, sd, rk_mpi_byte(), recv, recvBytes, rd, rk_mpi_byte(), handle), "alltoallv")
         bytesSent += Int(a) - Int(sendBytes[rank])
     }
 

@@ -29,6 +29,12 @@ struct Sweep: ParsableCommand {
     @Option(help: "Tokens of the test split per analysis (with --analyze).") var analyzeTokens: Int = 8192
     @Flag(help: "Only analyse runs that are complete (and rebuild the report); train nothing. Safe beside running shards.")
     var analyzeOnly = false
+    @Option(
+        name: .customLong("ranks-per-run"),
+        help: ArgumentHelp(
+            "Under mpirun: train each run on this many ranks together (data parallel, or expert parallel with --set expert_parallel=true); groups of consecutive ranks take runs.",
+            valueName: "m"))
+    var ranksPerRun: Int = 1
     @OptionGroup var data: DataOptions
 
     func run() throws {
@@ -52,14 +58,18 @@ struct Sweep: ParsableCommand {
         guard let sweep else { throw ValidationError("give a preset or sweep file, or --report DIR, --show NAME, --list") }
         let spec = try Presets.load(sweep)
         let dir = out ?? "results/\(spec.name)"
+        guard ranksPerRun >= 1 && ranksPerRun <= 1 << 20 else { throw ValidationError("--ranks-per-run must be at least 1") }
+        let comm = Communicator.world
+        let group = try comm.split(groupSize: ranksPerRun)
         let runner = try SweepRunner(
             spec: spec, out: dir, overrides: assignments, shard: try shard.map(Shard.parse),
-            dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet))
+            dataDir: data.dataDir, progress: ProgressPrinter(quiet: quiet || !group.isRoot))
+        runner.group = group
         if analyze || analyzeOnly { runner.analyzeTokens = analyzeTokens }
         runner.trainRuns = !analyzeOnly
-        // Under mpirun every rank is a worker: it takes the next run no other process holds (the
-        // run locks), so a fast rank takes more runs; rank 0 writes the report when all are done.
-        let comm = Communicator.world
+        // Under mpirun every rank (or group of --ranks-per-run ranks) is a worker: it takes the
+        // next run no other process holds (the run locks), so a fast worker takes more runs; rank 0
+        // writes the report when all are done.
         var diverged: SweepDiverged? = nil
         do {
             try runner.run()

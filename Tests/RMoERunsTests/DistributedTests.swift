@@ -89,7 +89,7 @@ struct DistributedTests {
         #expect(Self.losses(base + "/mixed").count == 40)
     }
 
-    @Test("a sweep under mpirun: each run once, by whichever rank is free; the report at the end")
+    @Test("a sweep under mpirun: each run once, by whichever rank is free (or by groups of ranks); the report at the end")
     func sweepUnderMPI() throws {
         guard Self.mpirun != nil else { print("skipped: mpirun not found (install openmpi-bin)"); return }
         let dir = Fixtures.tempDir()
@@ -99,6 +99,18 @@ struct DistributedTests {
         #expect(ids == ["rmoe-s1", "smoe-s1"])
         for id in ids { #expect(Self.losses(dir + "/runs/" + id).count == 2) }  // log_every 5: no run trained twice
         #expect(FileManager.default.fileExists(atPath: dir + "/table.md"))
+        // --ranks-per-run 2: both ranks train each run together (here expert parallel).
+        let together = Fixtures.tempDir()
+        let g = try Self.mpi(
+            2, ["sweep", "smoke", "--out", together, "--quiet", "--set", "steps=10", "--ranks-per-run", "2", "--set", "expert_parallel=true"])
+        #expect(g.status == 0, "\(g.err)")
+        for id in ids {
+            let fin = try JSON.objectFile(together + "/runs/\(id)/final.json")
+            #expect(fin["ranks"] as? Int == 2 && fin["expert_parallel"] as? Bool == true)
+            #expect(Self.losses(together + "/runs/" + id).count == 2)
+        }
+        let odd = try Self.mpi(2, ["sweep", "smoke", "--out", Fixtures.tempDir(), "--quiet", "--ranks-per-run", "3"])
+        #expect(odd.status != 0 && odd.err.contains("groups of 3"), "\(odd.err)")
     }
 
     @Test("a rank killed mid-run ends the job with a non-zero status; the checkpoint stays loadable")

@@ -1,6 +1,7 @@
 import Foundation
 import RMoECore
 import RMoEData
+import RMoEDistributed
 import RMoEModel
 
 /// Runs a sweep into `out` (docs/architecture.md section 6); `SweepReport.write` (RMoEReport) then
@@ -26,6 +27,9 @@ public final class SweepRunner {
     public var analyzeTokens: Int? = nil
     /// false: train nothing, only analyse complete runs (`--analyze-only`).
     public var trainRuns = true
+    /// The ranks that train each run together (data or expert parallel): `--ranks-per-run`
+    /// groups of an `mpirun` job; its leader takes the runs' locks and writes their files.
+    public var group: Communicator = .single
     private var corpora: [String: Corpus] = [:]
 
     public init(
@@ -127,20 +131,30 @@ public final class SweepRunner {
             let i = (runs.firstIndex { $0.id == r.id } ?? k) + 1
             let session = todo.count < runs.count ? " (\(k + 1) of \(todo.count) left)" : ""
             progress.prefix = "[run \(i)/\(runs.count)\(session) \(r.id)\(eta)] "
-            // One process per run: a run another process (or machine) is training is skipped.
-            guard let lock = try RunLock(dir: files.dir) else {
-                progress.line("[run \(i)/\(runs.count)] \(r.id) is being trained by another process; skipped")
-                continue
+            // One process per run: a run another process (or machine) is training is skipped. In a
+            // group of ranks (--ranks-per-run) the leader decides and the others follow.
+            var lock: RunLock? = nil
+            var action = ""  // "" skip, "train", "analyse" (complete, not yet analysed)
+            if group.isRoot {
+                lock = try RunLock(dir: files.dir)
+                if lock == nil {
+                    progress.line("[run \(i)/\(runs.count)] \(r.id) is being trained by another process; skipped")
+                } else if !isComplete(r) {
+                    action = "train"
+                } else if !(analyzeTokens == nil || hasAnalysis(r) || isDiverged(r)) {
+                    action = "analyse"  // (another worker may have finished it since this one made its list)
+                }
             }
-            defer { lock.release() }
-            // Another worker may have finished it since this one made its list.
-            if isComplete(r) && (analyzeTokens == nil || hasAnalysis(r) || isDiverged(r)) { continue }
-            let trainer = try Trainer(config: rc, corpus: try corpus(for: rc), files: files, progress: progress)
+            defer { lock?.release() }
+            if group.isDistributed { action = try group.broadcast(action) }
+            if action.isEmpty || (action == "analyse" && !group.isRoot) { continue }
+            let trainer = try Trainer(config: rc, corpus: try corpus(for: rc), files: files, progress: progress, comm: group)
             var start = rc.steps
-            if !isComplete(r) {
+            if action == "train" {
                 trainer.notes = continuationNotes[r.id] ?? []
-                if let note = try files.reopen(toSteps: rc.steps) { trainer.notes.append(note) }
+                if group.isRoot, let note = try files.reopen(toSteps: rc.steps) { trainer.notes.append(note) }
                 start = try trainer.resume()
+                try trainer.syncFromRoot()
                 do {
                     let result = try trainer.run()!
                     progress.prefix = ""
@@ -156,11 +170,8 @@ public final class SweepRunner {
                     done += 1
                     continue
                 }
-            } else if isDiverged(r) {
-                done += 1
-                continue
             }
-            if let n = analyzeTokens {
+            if let n = analyzeTokens, group.isRoot {
                 // The weights kept during training (keep_steps), then the ones the final evaluation used.
                 for step in files.keptSteps() where !files.exists(files.analysis(step: step)) {
                     try Checkpoint.load(trainer.model.params, from: try SafeTensorsFile.read(path: files.kept(step: step)))
