@@ -16,6 +16,10 @@ float32 PASS criterion), and the largest elementwise relative difference with a 
 max|ref|. rmoe writes gradient files as F32 even with --double, so the float64 criterion
 (`excess`) first allows each element its own float32 rounding (2^-24 |ref|).
 
+The PyTorch model is the repository's rmoe_torch package (python/, through model.py), so --routers
+takes any router rmoe has (smoe, random, smoe-mlp, cosine, xmoe, hyper, rmoe, rmoe-rnn, rmoe-np,
+rmoe-detach, rmoe-np-r, hash, dense); python/check_routers.py checks trained checkpoints of each.
+
 Run (inside the venv that compare.py/run.sh creates, or any Python with torch + safetensors):
     .venv/bin/python parity.py [--rmoe /tmp/rmoe-bin/rmoe] [--configs tiny,odd] [--routers smoe,rmoe,rmoe-np,dense]
 Exit status 0 when everything passes. compare.py imports run_parity().
@@ -83,17 +87,11 @@ def topk_margin(m: MoEModel, tokens) -> float:
     near float32 rounding, the two sides may select different experts for that token."""
     if m.config.router == "dense" or m.config.top_k >= m.config.experts:
         return float("inf")
-    t = tokens.long()[:, :-1]
-    x, h, gap = m.tok_emb(t), None, float("inf")
+    m.logits(tokens.long()[:, :-1])          # every MoE layer keeps its router logits in moe.last_logits
+    gap = float("inf")
     for layer in m.layers:
-        B, S, d = x.shape
-        x = x + layer.attn(layer.attn_norm(x))
-        u = layer.moe_norm(x).reshape(B * S, d)
-        z, h = layer.moe.logits(u, h, getattr(m, "router_rnn", None))
-        v = torch.topk(z, m.config.top_k + 1, dim=-1).values
+        v = torch.topk(layer.moe.last_logits, m.config.top_k + 1, dim=-1).values
         gap = min(gap, (v[:, -2] - v[:, -1]).min().item())
-        topv, idx = torch.topk(z, m.config.top_k, dim=-1)
-        x = x + layer.moe.experts(u, idx, torch.softmax(topv, dim=-1))[0].view(B, S, d)
     return gap
 
 

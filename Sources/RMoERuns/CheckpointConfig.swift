@@ -8,6 +8,18 @@ import RMoEModel
 /// router family's own widths as the family reads them (`RouterFamily.inferFields`). What shapes do not imply (heads, top_k, router, router_bias, expert,
 /// balance_coef) comes from the config; shapes that disagree with it are errors naming the tensor.
 public enum CheckpointConfig {
+    /// The run config of a checkpoint: its own `config` metadata when rmoe wrote it (else the
+    /// defaults), then `configFile`, then the `key=value` assignments, then the sizes read off
+    /// the shapes (which must agree). So checkpoints without metadata load given the fields the
+    /// shapes do not imply (heads, top_k, router, router_bias, expert, corpus, ...).
+    public static func resolve(_ file: SafeTensorsFile, configFile: String? = nil, assignments: [String] = []) throws -> RunConfig {
+        var base = RunConfig()
+        if let text = file.metadata["config"] { base = try RunConfig.fromJSON(text, origin: "checkpoint \(file.source) metadata") }
+        if let configFile { try base.apply(file: configFile) }
+        for a in assignments { try base.apply(assignment: a, origin: "--set") }
+        return try infer(from: file, base: base)
+    }
+
     public static func infer(from file: SafeTensorsFile, base: RunConfig) throws -> RunConfig {
         var c = base
         let what = "checkpoint \(file.source)"

@@ -14,13 +14,15 @@ struct Analyze: ParsableCommand {
             paper's Figure 3). Writes analysis-<label>.json per checkpoint and SVG figures into --out.
             """)
 
-    @Option(help: "A model.safetensors or best.safetensors written by rmoe (repeatable).") var checkpoint: [String]
+    @Option(help: "A checkpoint (repeatable): rmoe's, or another program's given --config/--set.") var checkpoint: [String]
     @Option(parsing: .upToNextOption, help: "Labels for the checkpoints, one per checkpoint (default: the router names).") var labels: [String] = []
     @Option(help: "Corpus (default: the checkpoint's own).") var corpus: CorpusName?
     @Option(help: "Split.") var split: Corpus.Split = .test
     @Option(help: "Predicted tokens to analyse.") var tokens: Int = 8192
     @Option(help: "Output folder.") var out: String = "analysis"
     @Option(help: "Threads (0 = every core).") var threads: Int = 0
+    @Flag(help: "Replace analysis files already in --out (otherwise an existing one is an error).") var overwrite = false
+    @OptionGroup var fields: CheckpointOptions
     @OptionGroup var data: DataOptions
 
     func validate() throws {
@@ -36,19 +38,24 @@ struct Analyze: ParsableCommand {
             throw RMoEError("--labels has \(names.count) names for \(checkpoint.count) checkpoints; give one per checkpoint")
         }
         try AtomicFile.createDirectory(out, what: "output folder")
+        // One output file per checkpoint: labels are unique (a repeated router name gets -2, -3, ...),
+        // and a file from an earlier analysis is not replaced without --overwrite.
+        let files = try checkpoint.map { try SafeTensorsFile.read(path: $0) }
+        let labels = try uniqueLabels(names ?? files.map { try fields.resolve($0).model.router })
+        if !overwrite, let taken = labels.first(where: { FileManager.default.fileExists(atPath: out + "/analysis-\($0).json") }) {
+            throw RMoEError(
+                "\(out)/analysis-\(taken).json exists (an earlier analysis); pick another --out, other --labels, or pass --overwrite")
+        }
         var analyses: [RoutingAnalysis] = []
         for (i, path) in checkpoint.enumerated() {
-            let file = try SafeTensorsFile.read(path: path)
-            guard let text = file.metadata["config"] else {
-                throw RMoEError("checkpoint \(path) has no config in its metadata; analyse checkpoints written by rmoe")
-            }
-            var config = try RunConfig.fromJSON(text, origin: path + " metadata")
+            let file = files[i]
+            var config = try fields.resolve(file)
             if let corpus { config.corpus = corpus }
             config.threads = threads
             let c = try CorpusCatalog.load(config.corpus, dataDir: data.dataDir, synthetic: config.synthetic, seqLen: config.model.seqLen)
             let trainer = try Trainer(config: config, corpus: c, files: nil, progress: ProgressPrinter(quiet: true))
             try Checkpoint.load(trainer.model.params, from: file)
-            let label = names?[i] ?? config.model.router
+            let label = labels[i]
             let a = try Analyzer.analyze(model: trainer.model, corpus: c, split: split, tokens: tokens, label: label)
             try writeFileAtomically(out + "/analysis-\(label).json", a.json)
             print(
@@ -60,5 +67,21 @@ struct Analyze: ParsableCommand {
         }
         for (f, svg) in Analyzer.plots(analyses) { try writeFileAtomically(out + "/" + f, svg) }
         print("figures and JSON in \(out)/")
+    }
+
+    /// The names made unique in order: a repeated name gets -2, -3, ... (a name that would
+    /// collide with a given one is refused).
+    func uniqueLabels(_ names: [String]) throws -> [String] {
+        var seen: [String: Int] = [:], out: [String] = []
+        for n in names {
+            guard !n.isEmpty, !n.contains("/"), n != "..", n != "." else {
+                throw RMoEError("label '\(n)' cannot name a file; use letters, digits, '-' and '_'")
+            }
+            let k = (seen[n] ?? 0) + 1
+            seen[n] = k
+            out.append(k == 1 ? n : "\(n)-\(k)")
+        }
+        guard Set(out).count == out.count else { throw RMoEError("the labels \(out) name the same file twice; give distinct --labels") }
+        return out
     }
 }

@@ -8,10 +8,12 @@ import RMoEModel
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Loss and BPC/PPL of a checkpoint on a split.")
 
-    @Option(help: "A model.safetensors written by rmoe (its config is in the metadata).") var checkpoint: String
+    @Option(help: "A checkpoint: rmoe's (its config is in the metadata) or another program's (give --config/--set).")
+    var checkpoint: String
     @Option(help: "Split.") var split: Corpus.Split = .test
     @Option(help: "Evaluate only the first N sequences (0 = whole split).") var windows: Int = 0
     @Option(help: "Threads (0 = every core).") var threads: Int = 0
+    @OptionGroup var fields: CheckpointOptions
     @OptionGroup var data: DataOptions
 
     func validate() throws {
@@ -22,12 +24,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let file = try SafeTensorsFile.read(path: checkpoint)
-        guard let cfgText = file.metadata["config"] else {
-            throw RMoEError(
-                "checkpoint \(checkpoint) has no config in its metadata; evaluate checkpoints written by rmoe, or use `rmoe grads` with --config for foreign ones"
-            )
-        }
-        var config = try RunConfig.fromJSON(cfgText, origin: checkpoint + " metadata")
+        var config = try fields.resolve(file)
         config.threads = threads
         config.finalEval = false
         let corpus = try CorpusCatalog.load(config.corpus, dataDir: data.dataDir, synthetic: config.synthetic, seqLen: config.model.seqLen)

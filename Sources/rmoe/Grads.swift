@@ -17,8 +17,7 @@ struct Grads: ParsableCommand {
     @Option(help: "Model checkpoint (safetensors, F32 or F64 tensors under the parameter names).") var checkpoint: String
     @Option(help: "Token file (safetensors with an integer tensor `tokens` [B, S+1]).") var tokens: String
     @Option(help: "Where to write the gradients (safetensors).") var out: String
-    @Option(name: .long, help: "A JSON config file (fields not implied by the shapes).") var config: String?
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a config field (repeatable).", valueName: "key=value")) var assignments: [String] = []
+    @OptionGroup var fields: CheckpointOptions
     @Option(help: "Threads (0 = every core).") var threads: Int = 0
     @Flag(help: "Compute in Double instead of Float.") var double = false
 
@@ -30,18 +29,15 @@ struct Grads: ParsableCommand {
 
     func run() throws {
         let ck = try SafeTensorsFile.read(path: checkpoint)
-        var base = RunConfig()
-        if let text = ck.metadata["config"] { base = try RunConfig.fromJSON(text, origin: checkpoint + " metadata") }
-        if let config { try base.apply(file: config) }
-        for a in assignments { try base.apply(assignment: a) }
+        var cfg = try fields.resolve(ck)
         let tf = try SafeTensorsFile.read(path: tokens)
         guard let info = tf.info("tokens"), info.shape.count == 2, info.shape[1] >= 2 else {
             throw RMoEError("token file \(tokens) needs an integer tensor 'tokens' of shape [B, S+1] with S >= 1")
         }
         let toks = try tf.int32s("tokens")
-        base.model.batch = info.shape[0]
-        base.model.seqLen = info.shape[1] - 1
-        let cfg = try CheckpointConfig.infer(from: ck, base: base)
+        cfg.model.batch = info.shape[0]
+        cfg.model.seqLen = info.shape[1] - 1
+        try cfg.model.validate()
         Runtime.setThreads(threads > 0 ? threads : System.coreCount)
         if let bad = toks.first(where: { $0 < 0 || Int($0) >= cfg.model.vocab }) {
             throw RMoEError("token file \(tokens) holds token id \(bad), outside the checkpoint's vocabulary 0..<\(cfg.model.vocab)")

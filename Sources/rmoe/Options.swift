@@ -80,3 +80,18 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Folder holding the corpora (searched before $RMOE_DATA and ./data).")
     var dataDir: String?
 }
+
+/// `--config` / `--set` for the commands that read a checkpoint (`eval`, `analyze`, `grads`): the
+/// fields a checkpoint without rmoe metadata cannot imply (heads, top_k, router, router_bias,
+/// expert, corpus, ...), or overrides of its own config; sizes come from the tensor shapes.
+struct CheckpointOptions: ParsableArguments {
+    @Option(name: .long, help: "A JSON config file of fields the checkpoint's metadata lacks or that override it.")
+    var config: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a config field (repeatable), e.g. --set heads=4.", valueName: "key=value"))
+    var assignments: [String] = []
+
+    func resolve(_ file: SafeTensorsFile) throws -> RunConfig {
+        try CheckpointConfig.resolve(file, configFile: config, assignments: assignments)
+    }
+}
