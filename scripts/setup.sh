@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages the toolkit needs (OpenBLAS, LLVM's OpenMP runtime, zlib, Open MPI) when missing.
+# Installs the system packages the toolkit needs (OpenBLAS, LLVM's OpenMP runtime, zlib, Open MPI, curl
+# for `rmoe corpus fetch`) when missing.
 set -euo pipefail
 missing=()
-for p in libopenblas-dev libomp-dev zlib1g-dev libopenmpi-dev openmpi-bin; do
+for p in libopenblas-dev libomp-dev zlib1g-dev libopenmpi-dev openmpi-bin curl; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -67,7 +67,18 @@ public enum CorpusName: String, ConfigChoice {
     case synthetic
     case wikitext2Bytes = "wikitext2-bytes"
     case wikitext2
+    case wikitext103Bytes = "wikitext103-bytes"
+    case wikitext103
     case enwik8
+
+    /// The WikiText release this corpus reads (nil: not WikiText).
+    var wikiTextFolder: String? {
+        switch self {
+        case .wikitext2Bytes, .wikitext2: "wikitext-2"
+        case .wikitext103Bytes, .wikitext103: "wikitext-103"
+        default: nil
+        }
+    }
 }
 
 /// The corpora the toolkit knows, and where it looks for their files.
@@ -79,6 +90,8 @@ public enum CorpusCatalog {
         "synthetic": "tokens from a seeded hidden Markov source; its exact cross-entropy is the floor (generated, no files)",
         "wikitext2-bytes": "bytes of WikiText-2 (wikitext-2/wiki.{train,valid,test}.tokens[.gz]), V = 256, BPC",
         "wikitext2": "words of WikiText-2, <eos> per line, vocabulary from train (33,278), PPL",
+        "wikitext103-bytes": "bytes of WikiText-103 (wikitext-103/wiki.{train,valid,test}.tokens[.gz]; 0.54 GB of train), V = 256, BPC",
+        "wikitext103": "words of WikiText-103, <eos> per line, vocabulary from train (267,735 types + <eos>), PPL",
         "enwik8": "first 10^8 bytes of Wikipedia (enwik8, enwik8.gz or enwik8.zip), 90M/5M/5M split, BPC",
     ]
 
@@ -115,12 +128,13 @@ public enum CorpusCatalog {
         switch corpus {
         case .synthetic:
             return SyntheticSource(synthetic).corpus(seqLen: seqLen)
-        case .wikitext2Bytes, .wikitext2:
-            let files = try locateWikiText(dataDir: dataDir)
+        case .wikitext2Bytes, .wikitext2, .wikitext103Bytes, .wikitext103:
+            let folder = corpus.wikiTextFolder!
+            let files = try locateWikiText(dataDir: dataDir, folder: folder)
             let splits = try zip(files, ["train", "valid", "test"]).map { path, split in
-                try readMaybeGzip(path, limit: min(decompressionLimit, 2 * wikiText2Sizes[split]!))
+                try readMaybeGzip(path, limit: folder == "wikitext-2" ? min(decompressionLimit, 2 * wikiText2Sizes[split]!) : decompressionLimit)
             }
-            if corpus == .wikitext2Bytes {
+            if corpus == .wikitext2Bytes || corpus == .wikitext103Bytes {
                 return Corpus(
                     name: name, level: .bytes, vocabSize: 256,
                     train: splits[0].map { Int32($0) }, valid: splits[1].map { Int32($0) },
@@ -134,13 +148,14 @@ public enum CorpusCatalog {
         }
     }
 
-    /// The three WikiText-2 files (plain or .gz) in the first directory of the search path that has them.
-    public static func locateWikiText(dataDir: String?) throws -> [String] {
+    /// The three files (plain or .gz) of a WikiText release (`folder`: wikitext-2 or wikitext-103)
+    /// in the first directory of the search path that has them.
+    public static func locateWikiText(dataDir: String?, folder: String = "wikitext-2") throws -> [String] {
         let dirs = searchPath(dataDir: dataDir)
         for dir in dirs {
             var found: [String] = []
             for split in ["train", "valid", "test"] {
-                let base = "\(dir)/wikitext-2/wiki.\(split).tokens"
+                let base = "\(dir)/\(folder)/wiki.\(split).tokens"
                 if FileManager.default.fileExists(atPath: base) {
                     found.append(base)
                 } else if FileManager.default.fileExists(atPath: base + ".gz") {
@@ -149,8 +164,9 @@ public enum CorpusCatalog {
             }
             if found.count == 3 { return found }
         }
+        let name = folder == "wikitext-2" ? "wikitext2" : "wikitext103"
         throw RMoEError(
-            "WikiText-2 not found (looked for wikitext-2/wiki.{train,valid,test}.tokens[.gz] in \(dirs.joined(separator: ", "))); pass --data-dir DIR or set RMOE_DATA to the folder that holds wikitext-2/"
+            "\(folder) not found (looked for \(folder)/wiki.{train,valid,test}.tokens[.gz] in \(dirs.joined(separator: ", "))); run `rmoe corpus fetch \(name)`, or pass --data-dir DIR or set RMOE_DATA to the folder that holds \(folder)/"
         )
     }
 
@@ -168,8 +184,15 @@ public enum CorpusCatalog {
         "test": "c7b8ce0aa086fb34dab808c5c49224211eb2b172",
     ]
 
+    /// SHA-1 of WikiText-103's official `.tokens` files, as GluonNLP publishes them (docs/data.md).
+    public static let wikiText103SHA1 = [
+        "train": "b7497e2dfe77e72cfef5e3dbc61b7b53712ac211",
+        "valid": "c326ac59dc587676d58c422eb8a03e119582f92b",
+        "test": "8a5befc548865cec54ed4273cf87dbbad60d1e47",
+    ]
+
     /// Known decompressed sizes of WikiText-2's files (docs/data.md); twice that is their cap.
-    static let wikiText2Sizes = ["train": 10_797_148, "valid": 1_121_681, "test": 1_256_449]
+    public static let wikiText2Sizes = ["train": 10_797_148, "valid": 1_121_681, "test": 1_256_449]
 
     /// Reads a corpus file, gunzipping `.gz` files with at most `limit` bytes out. Every error names the file.
     static func readMaybeGzip(_ path: String, limit: Int = decompressionLimit) throws -> [UInt8] {

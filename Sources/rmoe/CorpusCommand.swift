@@ -26,7 +26,9 @@ struct CorpusCommand: ParsableCommand {
                                 FileManager.default.fileExists(atPath: dir + "/" + $0)
                             }
                         } ? "found" : "not found"
-                default: status = (try? CorpusCatalog.locateWikiText(dataDir: data.dataDir)) != nil ? "found" : "not found"
+                default:
+                    let folder = name.hasPrefix("wikitext103") ? "wikitext-103" : "wikitext-2"
+                    status = (try? CorpusCatalog.locateWikiText(dataDir: data.dataDir, folder: folder)) != nil ? "found" : "not found"
                 }
                 print(
                     "  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(status.padding(toLength: 10, withPad: " ", startingAt: 0)) \(CorpusCatalog.descriptions[name] ?? "")"
@@ -53,44 +55,23 @@ struct CorpusCommand: ParsableCommand {
     }
 
     struct Fetch: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Download a corpus from its public home (with curl) and check its checksum.")
-        @Argument(help: "enwik8 or wikitext2.") var name: String
-        @Option(help: "Folder to put it in.") var dir: String = "data"
+        static let configuration = CommandConfiguration(
+            abstract: "Download a corpus over https, verify it against its published checksums, unpack it into --dir.",
+            discussion: """
+                wikitext2 and wikitext103 from https://wikitext.smerity.com (the WikiText zips), enwik8 from \
+                https://mattmahoney.net/dc (the Hutter Prize zip). Every file is checked (WikiText: SHA-1 of each \
+                .tokens file as GluonNLP publishes them; enwik8: MD5) before anything is moved into place.
+                """)
+        @Argument(help: "wikitext2, wikitext103 or enwik8.") var name: String
+        @Option(help: "Folder to unpack into (on the corpus search path by default).") var dir: String = "data"
+        @Option(name: .customLong("base-url"), help: "Fetch the archive from this URL's folder instead (a mirror; http only from 127.0.0.1).")
+        var baseURL: String?
         func run() throws {
-            let (url, target): (String, String)
-            switch name {
-            case "enwik8": (url, target) = ("https://mattmahoney.net/dc/enwik8.zip", "\(dir)/enwik8/enwik8.zip")
-            case "wikitext2", "wikitext2-bytes":
-                throw RMoEError(
-                    "WikiText-2 is distributed as a zip of three files; download https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip and put wiki.{train,valid,test}.tokens into \(dir)/wikitext-2/"
-                )
-            default: throw RMoEError("nothing to fetch for '\(name)'; fetchable: enwik8")
-            }
-            try AtomicFile.createDirectory((target as NSString).deletingLastPathComponent)
-            print("downloading \(url) -> \(target)")
-            let part = target + ".part"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["curl", "-fL", "--proto", "=https", "--proto-redir", "=https", "--retry", "2", "-o", part, url]
-            try p.run(); p.waitUntilExit()
-            guard p.terminationStatus == 0 else {
-                try? FileManager.default.removeItem(atPath: part)
-                throw RMoEError("download of \(url) failed (curl exit \(p.terminationStatus)); check the network, or fetch the file by hand into \(target)")
-            }
-            // Verify the download where it is, then move it into place: a bad file never replaces a good one.
-            guard let data = FileManager.default.contents(atPath: part) else { throw RMoEError("cannot read the download \(part)") }
-            do {
-                let bytes = try Zip.extract([UInt8](data), entry: "enwik8", limit: 100_000_000)
-                try CorpusCatalog.verifyEnwik8(bytes, source: part)
-            } catch let e as RMoEError {
-                try? FileManager.default.removeItem(atPath: part)
-                throw RMoEError("the download of \(url) failed verification (\(e.message)); nothing was changed in \(dir)")
-            }
-            if rename(part, target) != 0 {
-                throw RMoEError("cannot move \(part) to \(target) (\(AtomicFile.reason(errno))); check the folder's permissions")
-            }
-            AtomicFile.syncDirectory(of: target)
-            print("verified \(target) (MD5 \(CorpusCatalog.enwik8MD5))")
+            let source = try CorpusFetch.source(name)
+            let t0 = System.now()
+            let written = try CorpusFetch.fetch(source, into: dir, base: baseURL) { print($0) }
+            for f in written { print("verified \(f)") }
+            print(String(format: "%@ ready in %@ (%.1f s). Licence: %@", source.name, dir, System.now() - t0, source.licence))
         }
     }
 }
