@@ -35,6 +35,10 @@ struct Sweep: ParsableCommand {
             "Under mpirun: train each run on this many ranks together (data parallel, or expert parallel with --set expert_parallel=true); groups of consecutive ranks take runs.",
             valueName: "m"))
     var ranksPerRun: Int = 1
+    @Flag(
+        name: .customLong("dry-run"),
+        help: "Print the runs (of this shard) with parameters, FLOPs per step, memory and estimated wall time; train and write nothing.")
+    var dryRun = false
     @OptionGroup var data: DataOptions
 
     func run() throws {
@@ -58,6 +62,18 @@ struct Sweep: ParsableCommand {
         guard let sweep else { throw ValidationError("give a preset or sweep file, or --report DIR, --show NAME, --list") }
         let spec = try Presets.load(sweep)
         let dir = out ?? "results/\(spec.name)"
+        if dryRun {
+            let runner = try SweepRunner(spec: spec, out: dir, overrides: assignments, shard: try shard.map(Shard.parse), dataDir: data.dataDir)
+            let calibrator = DryRun.Calibrator()
+            var rows: [(id: String, config: RunConfig, estimate: DryRun.Estimate?, status: String)] = []
+            for (i, r) in runner.runs.enumerated() where runner.shard?.contains(i) ?? true {
+                let done = runner.isComplete(r)
+                rows.append((r.id, r.config, done ? nil : try calibrator.estimate(r.config), done ? "complete in \(dir)" : ""))
+            }
+            print("sweep \(spec.name): \(rows.count) runs\(runner.shard.map { " (shard \($0.index)/\($0.count))" } ?? ""), output \(dir)")
+            print(DryRun.table(rows))
+            return
+        }
         guard ranksPerRun >= 1 && ranksPerRun <= 1 << 20 else { throw ValidationError("--ranks-per-run must be at least 1") }
         let comm = Communicator.world
         let group = try comm.split(groupSize: ranksPerRun)

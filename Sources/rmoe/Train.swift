@@ -25,8 +25,18 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Resume the run in this folder.", valueName: "dir")) var resume: String?
     @Flag(help: "Replace an existing run folder instead of refusing.") var overwrite = false
     @Flag(help: "Print only the final result.") var quiet = false
+    @Flag(
+        name: .customLong("dry-run"),
+        help: "Print the run: parameters, FLOPs per step, memory and an estimated wall time (a short calibration here); write nothing.")
+    var dryRun = false
 
     func run() throws {
+        if dryRun {
+            let c = try plannedConfig()
+            let e = try DryRun.Calibrator().estimate(c)
+            print(DryRun.table([(id: out ?? resume ?? "runs/\(c.corpus)-\(c.model.router)-s\(c.seed)", config: c, estimate: e, status: "")]))
+            return
+        }
         let comm = Communicator.world
         do {
             try train(comm)
@@ -38,6 +48,24 @@ struct Train: ParsableCommand {
             }
             throw error
         }
+    }
+
+    /// The config a run would train with, touching nothing (for --dry-run).
+    func plannedConfig() throws -> RunConfig {
+        var c: RunConfig
+        if let resume {
+            let path = resume + "/config.json"
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw RMoEError("\(resume) is not a run folder (no config.json); give the folder `rmoe train` wrote")
+            }
+            c = try RunConfig.fromJSON(text, origin: path)
+            for a in options.allAssignments { try c.apply(assignment: a) }
+        } else {
+            c = try options.resolve()
+        }
+        if let threads { try c.apply(assignment: "threads=\(threads)", origin: "--threads") }
+        try c.validate()
+        return c
     }
 
     /// Rank 0 decides the run's config (and does everything that touches its folder); the other
