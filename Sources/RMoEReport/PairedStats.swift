@@ -169,23 +169,15 @@ extension PairedStats {
         }
         let valid = curves(entries: entries, baseline: baseline, split: "valid", key: metric)
         if valid.contains(where: { $0.steps.count > 1 }) {
-            out.append(
-                (
-                    "paired_valid_gap.svg",
-                    SVGPlot.lineChart(
-                        title: "Validation \(metric): router − \(baseline), paired by seed (band: 95% CI)", xLabel: "tokens seen (millions)",
-                        yLabel: "Δ valid \(metric) (< 0: better than \(baseline))", series: series(valid))
-                ))
+            out += FigureData.lineFigure(
+                "paired_valid_gap.svg", title: "Validation \(metric): router − \(baseline), paired by seed (band: 95% CI)", xLabel: "tokens seen (millions)",
+                yLabel: "Δ valid \(metric) (< 0: better than \(baseline))", series: series(valid))
         }
         let train = curves(entries: entries, baseline: baseline, split: "train", key: "ce", window: 100)
         if train.contains(where: { $0.steps.count > 1 }) {
-            out.append(
-                (
-                    "paired_train_gap.svg",
-                    SVGPlot.lineChart(
-                        title: "Training cross-entropy: router − \(baseline), paired by seed, 100-step means (band: 95% CI)",
-                        xLabel: "tokens seen (millions)", yLabel: "Δ train loss (nats)", series: series(train))
-                ))
+            out += FigureData.lineFigure(
+                "paired_train_gap.svg", title: "Training cross-entropy: router − \(baseline), paired by seed, 100-step means (band: 95% CI)",
+                xLabel: "tokens seen (millions)", yLabel: "Δ train loss (nats)", series: series(train))
         }
         // Final metric against each numeric grid axis, per router (mean over seeds, band = 95% CI of the mean).
         let ok = entries.filter { !$0.diverged }
@@ -206,13 +198,9 @@ extension PairedStats {
                 }
                 return SVGPlot.Series(name: l, x: values, y: stats.map(\.0), yLow: stats.map { $0.0 - $0.1 }, yHigh: stats.map { $0.0 + $0.1 })
             }
-            out.append(
-                (
-                    "valid_\(metric)_vs_\(axis).svg",
-                    SVGPlot.lineChart(
-                        title: "Final validation \(metric) against \(axis) (mean over seeds, band: 95% CI of the mean)", xLabel: axis,
-                        yLabel: "valid \(metric)", series: s)
-                ))
+            out += FigureData.lineFigure(
+                "valid_\(metric)_vs_\(axis).svg", title: "Final validation \(metric) against \(axis) (mean over seeds, band: 95% CI of the mean)", xLabel: axis,
+                yLabel: "valid \(metric)", series: s)
             let gaps = labels.filter { $0 != baseline }.map { l -> SVGPlot.Series in
                 let ds = values.map { v -> PairedDifference in
                     let at = ok.filter { e in e.point.first { $0.0 == axis }.flatMap { Double($0.1) } == v }
@@ -222,13 +210,10 @@ extension PairedStats {
                 return SVGPlot.Series(name: "\(l) − \(baseline)", x: values, y: ds.map(\.mean), yLow: ds.map(\.lower), yHigh: ds.map(\.upper))
             }
             if !gaps.isEmpty {
-                out.append(
-                    (
-                        "paired_gap_vs_\(axis).svg",
-                        SVGPlot.lineChart(
-                            title: "Final validation \(metric): router − \(baseline) against \(axis), paired by seed (band: 95% CI)", xLabel: axis,
-                            yLabel: "Δ valid \(metric)", series: gaps)
-                    ))
+                out += FigureData.lineFigure(
+                    "paired_gap_vs_\(axis).svg", title: "Final validation \(metric): router − \(baseline) against \(axis), paired by seed (band: 95% CI)",
+                    xLabel: axis,
+                    yLabel: "Δ valid \(metric)", series: gaps)
             }
         }
         return out

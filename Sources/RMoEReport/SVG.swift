@@ -150,7 +150,7 @@ public enum SVGPlot {
     public static func heatmap(
         title: String, matrix: [[Double]], rowLabels: [String], colLabels: [String],
         vmin: Double, vmax: Double, annotate: Bool, xLabel: String = "", yLabel: String = "",
-        decimals: Int = 2
+        decimals: Int = 2, colourMap: ColourMap = .viridis, colourBar: Bool = true
     ) -> String {
         let rows = matrix.count, cols = matrix.map(\.count).max() ?? 0
         guard rows > 0, cols > 0 else { return SVGDraw.noData(title) }
@@ -178,13 +178,13 @@ public enum SVGPlot {
         let barH = max(gh, 150)
         let left = ((yLabel.isEmpty ? 8 : 28) + rowW + 8).rounded(.up)
         let colH = rotate ? colW * 0.71 + 16 : 20, bottom = (colH + (xLabel.isEmpty ? 4 : 22)).rounded(.up)
-        let right = 18 + 14 + 6 + (ct.labels.map { SVGDraw.textWidth($0, 11) }.max() ?? 0) + 10
+        let right = colourBar ? 18 + 14 + 6 + (ct.labels.map { SVGDraw.textWidth($0, 11) }.max() ?? 0) + 10 : 10
         var (d, f) = SVGDraw.layout(title: title, left: left, plotW: gw, plotH: gh, right: right, bottom: max(bottom, barH - gh + 8))
         for r in 0..<rows {
             for c in 0..<cols {
                 let v = val(r, c), x = f.left + Double(c) * cw, y = f.top + Double(r) * ch
                 guard v.isFinite else { d.rect(x, y, cw, ch, fill: "#d9d9d9"); continue }
-                let (hex, light) = SVGDraw.viridis((v - vmin) / (vmax - vmin))
+                let (hex, light) = colourMap.colour(v, vmin, vmax)
                 d.rect(x, y, cw, ch, fill: hex)
                 if showAnn {
                     d.text(
@@ -207,17 +207,47 @@ public enum SVGPlot {
         }
         if !xLabel.isEmpty { d.text(f.left + gw / 2, f.bottom + colH + 12, xLabel, size: 12, anchor: "middle") }
         if !yLabel.isEmpty { d.text(16, f.top + gh / 2, yLabel, size: 12, anchor: "middle", rotate: -90) }
-        // Colour bar: 64 slices from vmin (bottom) to vmax (top); no gradient ids, so panels nest safely.
-        let bx = f.right + 18, slices = 64
-        for k in (0..<slices).reversed() {  // each slice reaches the bottom, so no seams show between slices
-            let y0 = f.top + barH * Double(slices - 1 - k) / Double(slices)
-            d.rect(bx, y0, 14, f.top + barH - y0, fill: SVGDraw.viridis((Double(k) + 0.5) / Double(slices)).hex)
+        if colourBar { SVGDraw.colourBar(&d, x: f.right + 18, top: f.top, height: barH, vmin: vmin, vmax: vmax, map: colourMap, label: "") }
+        return d.svg()
+    }
+
+    /// How a heatmap turns values into colours: viridis from vmin to vmax, or a diverging blue -
+    /// white - red map whose white sits at `center` (e.g. 1.0 for load relative to uniform).
+    public enum ColourMap: Sendable {
+        case viridis
+        case diverging(center: Double)
+
+        func colour(_ v: Double, _ vmin: Double, _ vmax: Double) -> (hex: String, light: Bool) {
+            switch self {
+            case .viridis: return SVGDraw.viridis((v - vmin) / (vmax - vmin))
+            case .diverging(let c):
+                let t = v < c ? 0.5 * (v - vmin) / max(c - vmin, 1e-12) : 0.5 + 0.5 * (v - c) / max(vmax - c, 1e-12)
+                return SVGDraw.diverging(t)
+            }
         }
-        d.rect(bx, f.top, 14, barH, fill: "none", stroke: "#444444", strokeWidth: 0.8)
-        let sb = SVGDraw.Scale(lo: vmin, hi: vmax, a: f.top + barH, b: f.top, log: false)
-        for (v, l) in zip(ct.values, ct.labels) {
-            d.line(bx + 14, sb(v), bx + 18, sb(v), stroke: "#444444", width: 1)
-            d.text(bx + 21, sb(v) + 4, l, size: 11, fill: "#444444")
+    }
+
+    /// Panels in a grid of at most `columns` per row, with one shared colour bar (its range, map
+    /// and label) to the right when given: for heatmaps drawn on one scale with `colourBar: false`.
+    public static func grid(_ panels: [String], columns: Int = 4, colourBar: (vmin: Double, vmax: Double, map: ColourMap, label: String)? = nil)
+        -> String
+    {
+        let cols = max(1, columns)
+        let rows = stride(from: 0, to: panels.count, by: cols).map { row(Array(panels[$0..<min($0 + cols, panels.count)])) }
+        var parts: [String] = [], y = 0.0, w = 0.0
+        for r in rows {
+            guard let start = r.range(of: "<svg") else { continue }
+            let body = String(r[start.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let (rw, rh) = SVGDraw.svgSize(body)
+            parts.append("<g transform=\"translate(0,\(SVGDraw.n(y)))\">\n\(body)\n</g>")
+            y += rh + 10; w = max(w, rw)
+        }
+        guard !parts.isEmpty else { return SVGDraw.noData("") }
+        let barW = colourBar == nil ? 0.0 : 110
+        var d = SVGDraw.Doc(width: w + barW, height: max(y - 10, 200), title: "")
+        parts.forEach { d.add($0) }
+        if let b = colourBar {
+            SVGDraw.colourBar(&d, x: w + 16, top: 40, height: min(max(y - 90, 150), 400), vmin: b.vmin, vmax: b.vmax, map: b.map, label: b.label)
         }
         return d.svg()
     }
@@ -621,6 +651,42 @@ private enum SVGDraw {
         let a = viridisAnchors[i], b = viridisAnchors[i + 1]
         let rgb = [16, 8, 0].map { ch(a, $0) + (ch(b, $0) - ch(a, $0)) * f }
         return (hex(rgb[0], rgb[1], rgb[2]), 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 140)
+    }
+
+    /// RdBu (ColorBrewer) from t = 0 (blue) through white (0.5) to red (1).
+    static let divergingAnchors: [UInt32] = [0x2166ac, 0x92c5de, 0xf7f7f7, 0xf4a582, 0xb2182b]
+
+    static func diverging(_ t: Double) -> (hex: String, light: Bool) {
+        let t = t.isFinite ? min(1, max(0, t)) : 0.5
+        let p = t * 4, i = min(3, Int(p)), f = p - Double(i)
+        func ch(_ c: UInt32, _ shift: UInt32) -> Double { Double((c >> shift) & 0xff) }
+        let a = divergingAnchors[i], b = divergingAnchors[i + 1]
+        let rgb = [16, 8, 0].map { ch(a, $0) + (ch(b, $0) - ch(a, $0)) * f }
+        return (hex(rgb[0], rgb[1], rgb[2]), 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 140)
+    }
+
+    /// A vertical colour bar: 64 slices from vmin (bottom) to vmax (top), ticks, and `label` along
+    /// it; no gradient ids, so panels nest safely.
+    static func colourBar(
+        _ d: inout Doc, x bx: Double, top: Double, height barH: Double, vmin: Double, vmax: Double, map: SVGPlot.ColourMap, label: String
+    ) {
+        let slices = 64
+        for k in (0..<slices).reversed() {  // each slice reaches the bottom, so no seams show between slices
+            let y0 = top + barH * Double(slices - 1 - k) / Double(slices)
+            let v = vmin + (vmax - vmin) * (Double(k) + 0.5) / Double(slices)
+            d.rect(bx, y0, 14, top + barH - y0, fill: map.colour(v, vmin, vmax).hex)
+        }
+        d.rect(bx, top, 14, barH, fill: "none", stroke: "#444444", strokeWidth: 0.8)
+        let ct = linTicks(vmin, vmax)
+        let sb = Scale(lo: vmin, hi: vmax, a: top + barH, b: top, log: false)
+        for (v, l) in zip(ct.values, ct.labels) {
+            d.line(bx + 14, sb(v), bx + 18, sb(v), stroke: "#444444", width: 1)
+            d.text(bx + 21, sb(v) + 4, l, size: 11, fill: "#444444")
+        }
+        if !label.isEmpty {
+            let lx = bx + 21 + (ct.labels.map { textWidth($0, 11) }.max() ?? 0) + 14
+            d.text(lx, top + barH / 2, label, size: 12, anchor: "middle", rotate: -90)
+        }
     }
 
     static func diamond(_ d: inout Doc, _ x: Double, _ y: Double) {

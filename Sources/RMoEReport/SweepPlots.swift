@@ -12,8 +12,8 @@ enum SweepPlots {
         var out: [(String, String)] = []
 
         // Validation and training curves: mean over seeds, band = min..max.
-        func curves(split: String, key: String, title: String, yLabel: String) -> String {
-            let series: [SVGPlot.Series] = groups.map { g in
+        func curves(split: String, key: String) -> [SVGPlot.Series] {
+            groups.map { g in
                 let es = entries.filter { $0.group == g }
                 var byStep: [Int: [Double]] = [:]
                 for e in es {
@@ -27,16 +27,14 @@ enum SweepPlots {
                     name: g, x: steps.map(Double.init), y: ys.map { $0.reduce(0, +) / Double($0.count) },
                     yLow: ys.map { $0.min()! }, yHigh: ys.map { $0.max()! })
             }
-            return SVGPlot.lineChart(title: title, xLabel: "step", yLabel: yLabel, series: series)
         }
-        out.append(
-            (
-                "valid_curves.svg",
-                curves(
-                    split: "valid", key: metric, title: "Validation \(metric) during training (mean over seeds, band = min..max)",
-                    yLabel: "valid \(metric)")
-            ))
-        out.append(("train_curves.svg", curves(split: "train", key: "ce", title: "Training cross-entropy (mean over seeds)", yLabel: "train loss (nats)")))
+        let valid = curves(split: "valid", key: metric)
+        out += FigureData.lineFigure(
+            "valid_curves.svg", title: "Validation \(metric) during training (mean over seeds, band = min..max)", xLabel: "step", yLabel: "valid \(metric)",
+            series: valid)
+        let train = curves(split: "train", key: "ce")
+        out += FigureData.lineFigure(
+            "train_curves.svg", title: "Training cross-entropy (mean over seeds)", xLabel: "step", yLabel: "train loss (nats)", series: train)
 
         // Final metric with error bars.
         let stats = groups.map { g in SweepReport.meanStd(entries.filter { $0.group == g }.map { $0.num("test_\(metric)") }) }
@@ -48,6 +46,13 @@ enum SweepPlots {
                     title: "Test \(metric) (mean ± std over seeds)", yLabel: "test \(metric)",
                     labels: groups, values: stats.map(\.mean),
                     errors: stats.map { $0.std.isFinite ? $0.std : 0 }, highlight: best)
+            ))
+        out.append(
+            (
+                "final_\(metric).csv",
+                FigureData.table(
+                    header: ["group", "test_\(metric)_mean", "test_\(metric)_std", "seeds"],
+                    rows: zip(groups, stats).map { g, st in [g, FigureData.num(st.mean), FigureData.num(st.std), "\(entries.filter { $0.group == g }.count)"] })
             ))
 
         // Per-layer expert load (relative to uniform), mean over seeds, one heatmap per router, shared scale.
@@ -62,13 +67,19 @@ enum SweepPlots {
             panels.append((g, m))
         }
         if !panels.isEmpty {
+            // Diverging map: white at 1.0 (the uniform share), blue below, red above; one shared bar.
             let vmax = max(2, panels.flatMap { $0.1.flatMap { $0 } }.max() ?? 2)
             let svgs = panels.map { g, m in
                 SVGPlot.heatmap(
                     title: g, matrix: m, rowLabels: (0..<m.count).map { "L\($0)" }, colLabels: (0..<(m.first?.count ?? 0)).map { "\($0)" },
-                    vmin: 0, vmax: vmax, annotate: false, xLabel: "expert", yLabel: "layer")
+                    vmin: 0, vmax: vmax, annotate: false, xLabel: "expert", yLabel: "layer", colourMap: .diverging(center: 1), colourBar: false)
             }
-            out.append(("expert_load.svg", SVGPlot.row(svgs)))
+            out.append(
+                (
+                    "expert_load.svg",
+                    SVGPlot.grid(svgs, columns: 4, colourBar: (0, vmax, .diverging(center: 1), "expert load / uniform share (1 = balanced)"))
+                ))
+            out.append(("expert_load.csv", FigureData.matrices(panels, row: "layer", col: "expert", value: "load_relative_to_uniform")))
         }
 
         // Cross-layer MI of each router (its first seed), one shared colour scale (the paper's Figure 3).
@@ -83,14 +94,15 @@ enum SweepPlots {
             out.append(
                 (
                     "mi_heatmaps.svg",
-                    SVGPlot.row(
+                    SVGPlot.grid(
                         mis.map { g, m in
                             SVGPlot.heatmap(
                                 title: "\(g): cross-layer MI", matrix: m, rowLabels: (0..<m.count).map { "L\($0)" },
                                 colLabels: (0..<m.count).map { "L\($0)" }, vmin: 0, vmax: vmax, annotate: m.count <= 12,
-                                xLabel: "layer", yLabel: "layer")
-                        })
+                                xLabel: "layer", yLabel: "layer", colourBar: false)
+                        }, columns: 4, colourBar: (0, vmax, .viridis, "mutual information between layers' expert choices"))
                 ))
+            out.append(("mi_heatmaps.csv", FigureData.matrices(mis, row: "layer_i", col: "layer_j", value: "mi")))
         }
         out += overTraining(entries, groups: groups)
         return out
@@ -126,13 +138,9 @@ enum SweepPlots {
         for (file, layer, what) in [("routing_topk_mass.svg", nil as Int?, "mean over layers"), ("routing_topk_mass_layer0.svg", 0, "layer 0")] {
             let series = groups.compactMap { g in meanSeries(g) { topk($0, layer: layer) } }
             if !series.isEmpty {
-                out.append(
-                    (
-                        file,
-                        SVGPlot.lineChart(
-                            title: "Top-k probability mass on the validation split, \(what) (mean over seeds, band = min..max; k/E = uniform)",
-                            xLabel: "tokens seen (millions)", yLabel: "top-k mass", series: series)
-                    ))
+                out += FigureData.lineFigure(
+                    file, title: "Top-k probability mass on the validation split, \(what) (mean over seeds, band = min..max; k/E = uniform)",
+                    xLabel: "tokens seen (millions)", yLabel: "top-k mass", series: series)
             }
         }
         let mi = groups.compactMap { g in
@@ -143,14 +151,50 @@ enum SweepPlots {
             }
         }
         if !mi.isEmpty {
-            out.append(
-                (
-                    "mi_over_training.svg",
-                    SVGPlot.lineChart(
-                        title: "Cross-layer MI of the kept weights (mean off-diagonal, mean over seeds)",
-                        xLabel: "tokens seen (millions)", yLabel: "MI (nats)", series: mi)
-                ))
+            out += FigureData.lineFigure(
+                "mi_over_training.svg", title: "Cross-layer MI of the kept weights (mean off-diagonal, mean over seeds)",
+                xLabel: "tokens seen (millions)", yLabel: "MI (nats)", series: mi)
         }
         return out
+    }
+}
+
+/// The data behind each figure, written as CSV next to it (plots/<name>.csv).
+enum FigureData {
+    static func num(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
+
+    static func table(header: [String], rows: [[String]]) -> String {
+        ([header] + rows).map { $0.map(SweepReport.csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
+    /// One row per point: series, x, y and the band (empty when none).
+    static func series(_ s: [SVGPlot.Series], x: String, y: String) -> String {
+        var rows: [[String]] = []
+        for se in s {
+            for i in 0..<min(se.x.count, se.y.count) {
+                rows.append([
+                    se.name, num(se.x[i]), num(se.y[i]), se.yLow.map { i < $0.count ? num($0[i]) : "" } ?? "",
+                    se.yHigh.map { i < $0.count ? num($0[i]) : "" } ?? "",
+                ])
+            }
+        }
+        return table(header: ["series", x, y, y + "_min", y + "_max"], rows: rows)
+    }
+
+    /// A line chart and its CSV (series, x, y, band).
+    static func lineFigure(_ file: String, title: String, xLabel: String, yLabel: String, series: [SVGPlot.Series]) -> [(String, String)] {
+        [
+            (file, SVGPlot.lineChart(title: title, xLabel: xLabel, yLabel: yLabel, series: series)),
+            (String(file.dropLast(4)) + ".csv", Self.series(series, x: xLabel, y: yLabel)),
+        ]
+    }
+
+    /// One row per cell of every panel's matrix.
+    static func matrices(_ panels: [(String, [[Double]])], row: String, col: String, value: String) -> String {
+        var rows: [[String]] = []
+        for (name, m) in panels {
+            for (i, r) in m.enumerated() { for (j, v) in r.enumerated() { rows.append([name, "\(i)", "\(j)", num(v)]) } }
+        }
+        return table(header: ["panel", row, col, value], rows: rows)
     }
 }

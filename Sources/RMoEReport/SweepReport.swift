@@ -80,10 +80,34 @@ public enum SweepReport {
         t += PairedStats.section(entries: entries, baseline: baseline)
         t += PairedStats.gapOverTraining(entries: entries, baseline: baseline)
         let plots = SweepPlots.all(entries) + PairedStats.plots(entries: entries, baseline: baseline)
-        if !plots.isEmpty { t += "\nPlots: " + plots.map { "plots/" + $0.0 }.joined(separator: ", ") + "\n" }
+        let figures = plots.filter { $0.0.hasSuffix(".svg") }
+        if !figures.isEmpty {
+            t += "\nPlots: " + figures.map { "plots/" + $0.0 }.joined(separator: ", ") + " (each figure's data: the same name with .csv)\n"
+        }
         try writeFileAtomically(dir + "/table.md", t)
         try AtomicFile.createDirectory(dir + "/plots")
         for (file, svg) in plots { try writeFileAtomically(dir + "/plots/" + file, svg) }
+        try writeFileAtomically(dir + "/report.html", html(spec: spec, markdown: t, plots: plots, entries: entries, pending: pending))
+    }
+
+    /// report.html: the table, the figures, the runs and the provenance on one page.
+    static func html(spec: SweepSpec, markdown: String, plots: [(String, String)], entries: [Entry], pending: [String]) -> String {
+        // Provenance: which build on which machine made which runs.
+        var groups: [String: [String]] = [:], order: [String] = []
+        for e in entries {
+            let p = e.config["provenance"] as? [String: Any] ?? [:]
+            let commit = (p["commit"] as? String).map { String($0.prefix(12)) } ?? "?"
+            let key =
+                "rmoe \(p["version"] as? String ?? "?") commit \(commit)\((p["dirty"] as? Bool) == true ? " (dirty)" : ""), CPU \(p["cpu"] as? String ?? "?"), \(p["blas"] as? String ?? "BLAS ?")"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(e.id)
+        }
+        let provenance = order.map { "\($0): \(groups[$0]!.joined(separator: ", "))" }
+        let runs =
+            entries.map { ReportHTML.Run(id: $0.id, status: $0.diverged ? "diverged" : "complete") } + pending.map { ReportHTML.Run(id: $0, status: "pending") }
+        return ReportHTML.page(
+            name: spec.name, markdown: markdown, figures: plots.filter { $0.0.hasSuffix(".svg") }.map { (file: $0.0, svg: $0.1) }, spec: spec.text,
+            provenance: provenance, runs: runs)
     }
 
     /// The router the paired differences compare against: smoe when the sweep has it, else the first label.

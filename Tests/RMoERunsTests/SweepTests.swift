@@ -117,7 +117,15 @@ struct SweepTests {
         for f in ["valid_curves.svg", "train_curves.svg", "final_bits_per_token.svg", "expert_load.svg"] {
             let svg = try String(contentsOfFile: dir + "/plots/" + f, encoding: .utf8)
             #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), "\(f)")
+            // Every figure's data next to it.
+            let csv = try String(contentsOfFile: dir + "/plots/" + f.replacingOccurrences(of: ".svg", with: ".csv"), encoding: .utf8)
+            #expect(csv.split(separator: "\n").count >= 2, "\(f)")
         }
+        // report.html: self-contained (no external resources), every figure inline, every run linked.
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        #expect(!html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("<link"))
+        #expect(html.components(separatedBy: "<figure").count - 1 == 4 && html.contains("id=\"render-check\""))
+        #expect(html.contains("runs/smoe-s1/final.json") && html.contains("runs/rmoe-s1/metrics.jsonl") && html.contains("<table>"))
         // A different config in the same folder is refused, naming the field.
         let other = try Fixtures.runCLI(["sweep", "smoke", "--out", dir, "--set", "lr=0.01", "--quiet"])
         #expect(other.status != 0 && other.err.contains("different config") && other.err.contains("lr "), "\(other.err)")
