@@ -132,7 +132,7 @@ def grads_check(a, ckpt, cfg, tokens, work):
     t = rows.long()
     res = model(t[:, :-1], t[:, 1:])
     res.loss.backward()
-    scalars = {k: (float(ref[k]), getattr(res, k).item()) for k in ("loss", "ce", "balance")}
+    scalars = {k: (float(ref[key]), getattr(res, k).item()) for k, key in (("loss", "loss"), ("ce", "ce"), ("balance", "balance_term"))}
     scalar_rel = max(abs(x - y) / max(abs(x), 1e-300) for x, y in scalars.values())
     worst, worst_name, worst_rel = 0.0, "", 0.0
     names = {n for n, _ in model.named_parameters()}

@@ -12,9 +12,11 @@ public enum ReportHTML {
         public init(id: String, status: String) { self.id = id; self.status = status }
     }
 
-    public static func page(name: String, markdown: String, figures: [(file: String, svg: String)], spec: String, provenance: [String], runs: [Run])
-        -> String
-    {
+    /// `runLink` gives a run's folder relative to the page (default `runs/<id>/`).
+    public static func page(
+        name: String, markdown: String, figures: [(file: String, svg: String)], spec: String, provenance: [String], runs: [Run],
+        runLink: (String) -> String = { "runs/" + $0 + "/" }
+    ) -> String {
         var h = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>rmoe sweep \(escape(name))</title>
@@ -38,7 +40,7 @@ public enum ReportHTML {
         }
         h += "</section>\n<section id=\"runs\"><h2>Runs</h2><table><tr><th>run</th><th>status</th><th>files</th></tr>\n"
         for r in runs {
-            let base = "runs/" + r.id + "/"
+            let base = runLink(r.id)
             let links = ["config.json", "metrics.jsonl", "final.json"].map { "<a href=\"\(escape(base + $0))\">\($0)</a>" }.joined(separator: " ")
             h += "<tr><td>\(escape(r.id))</td><td>\(escape(r.status))</td><td>\(links)</td></tr>\n"
         }

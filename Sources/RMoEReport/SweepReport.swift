@@ -92,7 +92,15 @@ public enum SweepReport {
 
     /// report.html: the table, the figures, the runs and the provenance on one page.
     static func html(spec: SweepSpec, markdown: String, plots: [(String, String)], entries: [Entry], pending: [String]) -> String {
-        // Provenance: which build on which machine made which runs.
+        let runs =
+            entries.map { ReportHTML.Run(id: $0.id, status: $0.diverged ? "diverged" : "complete") } + pending.map { ReportHTML.Run(id: $0, status: "pending") }
+        return ReportHTML.page(
+            name: spec.name, markdown: markdown, figures: plots.filter { $0.0.hasSuffix(".svg") }.map { (file: $0.0, svg: $0.1) }, spec: spec.text,
+            provenance: provenanceLines(entries), runs: runs)
+    }
+
+    /// Which build on which machine made which runs, one line per (version, commit, CPU, BLAS).
+    static func provenanceLines(_ entries: [Entry]) -> [String] {
         var groups: [String: [String]] = [:], order: [String] = []
         for e in entries {
             let p = e.config["provenance"] as? [String: Any] ?? [:]
@@ -102,12 +110,7 @@ public enum SweepReport {
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(e.id)
         }
-        let provenance = order.map { "\($0): \(groups[$0]!.joined(separator: ", "))" }
-        let runs =
-            entries.map { ReportHTML.Run(id: $0.id, status: $0.diverged ? "diverged" : "complete") } + pending.map { ReportHTML.Run(id: $0, status: "pending") }
-        return ReportHTML.page(
-            name: spec.name, markdown: markdown, figures: plots.filter { $0.0.hasSuffix(".svg") }.map { (file: $0.0, svg: $0.1) }, spec: spec.text,
-            provenance: provenance, runs: runs)
+        return order.map { "\($0): \(groups[$0]!.joined(separator: ", "))" }
     }
 
     /// The router the paired differences compare against: smoe when the sweep has it, else the first label.
@@ -129,7 +132,7 @@ public enum SweepReport {
         header += [
             "status", "corpus", "metric", "valid_loss", "valid_\(metric)", "test_loss", "test_\(metric)", "valid_gap_loss", "test_gap_loss",
             "trainable_params", "frozen_params", "router_params", "model_memory_mb", "peak_rss_mb", "seconds_per_1k_steps", "router_share",
-            "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "steps",
+            "balance_ratio_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "steps",
             "mi_mean_offdiag", "top1_mi_mean_offdiag", "expert_similarity_mean",
         ]
         var lines = [header.map(csvField).joined(separator: ",")]
@@ -149,8 +152,8 @@ public enum SweepReport {
             ] { row.append(fmt(e.final[k])) }
             row.append(String(format: "%.1f", e.num("model_memory_bytes") / 1e6))
             row.append(String(format: "%.1f", e.num("peak_rss_bytes") / 1e6))
-            for k in ["seconds_per_1k_steps", "router_share", "balance_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "step"] {
-                row.append(fmt(e.final[k]))
+            for k in ["seconds_per_1k_steps", "router_share", "balance_ratio_mean", "entropy_mean", "max_load_mean", "eval_checkpoint", "eval_step", "step"] {
+                row.append(fmt(e.final[k] ?? (k == "balance_ratio_mean" ? e.final["balance_mean"] : nil)))  // (older runs: balance_mean)
             }
             for k in ["mi_mean_offdiag", "top1_mi_mean_offdiag", "expert_similarity_mean"] { row.append(fmt(e.analysis?[k])) }
             lines.append(row.joined(separator: ","))

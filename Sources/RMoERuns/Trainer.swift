@@ -463,7 +463,7 @@ public final class Trainer {
                 try log?.append(
                     JSONText.object([
                         ("step", .int(step)), ("split", .string("train")), ("loss", .double(lastTrainLoss)),
-                        ("ce", .double(intervalCE / Double(intervalSteps))), ("balance", .double(intervalBalance / Double(intervalSteps))),
+                        ("ce", .double(intervalCE / Double(intervalSteps))), ("balance_loss", .double(intervalBalance / Double(intervalSteps))),
                         ("lr", .double(Self.learningRate(c, step: step - 1))), ("grad_norm", .double(lastNorm)),
                         ("tokens_per_s", .double(tps.rounded())), ("elapsed_s", .double((trainSeconds * 1000).rounded() / 1000)),
                     ]))
@@ -561,7 +561,7 @@ public final class Trainer {
                 .object([
                     ("tokens_per_expert", .array(l.tokensPerExpert.map { .int($0) })), ("cv", .double(l.cv)),
                     ("max_share", .double(l.maxShare)), ("dead_experts", .int(l.deadExperts)),
-                    ("entropy", .double(l.entropy)), ("balance", .double(l.balance)), ("topk_mass", .double(l.topKMass)),
+                    ("entropy", .double(l.entropy)), ("balance_ratio", .double(l.balance)), ("topk_mass", .double(l.topKMass)),
                 ])
             })
     }
@@ -593,11 +593,11 @@ public final class Trainer {
         if let st = r.routing {
             let mean = { (xs: [Double]) in xs.reduce(0, +) / Double(max(xs.count, 1)) }
             pairs += [
-                ("balance_mean", .double(mean(st.meanBalance))), ("entropy_mean", .double(mean(st.meanEntropy))),
+                ("balance_ratio_mean", .double(mean(st.meanBalance))), ("entropy_mean", .double(mean(st.meanEntropy))),
                 ("max_load_mean", .double(mean(st.relativeLoad.map { $0.max() ?? 0 }))),
                 ("layer_entropy", .array(st.meanEntropy.map { .double($0) })),
                 ("layer_topk_mass", .array(st.meanTopKMass.map { .double($0) })),
-                ("layer_balance", .array(st.meanBalance.map { .double($0) })),
+                ("layer_balance_ratio", .array(st.meanBalance.map { .double($0) })),
                 ("layer_load", .array(st.relativeLoad.map { .array($0.map { .double(($0 * 1000).rounded() / 1000) }) })),
                 ("routing", routingJSON(st)),
             ]

@@ -11,7 +11,7 @@ struct Grads: ParsableCommand {
             The token file is a safetensors file with an I32 (or I64) tensor `tokens` of shape [B, S+1]: inputs are \
             columns 0..S-1, targets columns 1..S. The checkpoint may come from another program: sizes follow from the \
             tensor shapes; heads, top_k, router, router_bias, expert and balance_coef come from --config / --set \
-            (or from the checkpoint's own metadata when rmoe wrote it). Prints {"loss", "ce", "balance", ...} as one JSON line.
+            (or from the checkpoint's own metadata when rmoe wrote it). Prints {"loss", "ce", "balance_term", "balance_loss", ...} as one JSON line.
             """)
 
     @Option(help: "Model checkpoint (safetensors, F32 or F64 tensors under the parameter names).") var checkpoint: String
@@ -62,7 +62,7 @@ struct Grads: ParsableCommand {
         let balance = cfg.model.balanceCoef * m.lastBalance
         let fields: [(String, JSONValue)] = [
             ("loss", .double(loss)), ("ce", .double(m.lastCrossEntropy)),
-            ("balance", .double(balance)), ("balance_sum", .double(m.lastBalance)),
+            ("balance_term", .double(balance)), ("balance_loss", .double(m.lastBalance)),
             ("router", .string(cfg.model.router)), ("tokens", .int(m.lastCountedTokens)),
         ]
         var md: [String: String] = ["config": cfg.jsonText]

@@ -10,7 +10,10 @@ struct RMoECommand: ParsableCommand {
         abstract: "Mixture-of-Experts language models on the CPU: train, evaluate, benchmark.",
         discussion: "Configs: defaults < --config FILE < --set key=value and the named options. `rmoe config --fields` lists every field.",
         version: Provenance.versionLine,
-        subcommands: [Train.self, Sweep.self, Eval.self, Analyze.self, Grads.self, RoutersCommand.self, CorpusCommand.self, ConfigCommand.self, Bench.self]
+        subcommands: [
+            Train.self, Sweep.self, CompareCommand.self, Eval.self, Analyze.self, Grads.self, RoutersCommand.self, CorpusCommand.self, ConfigCommand.self,
+            Bench.self,
+        ]
     )
 
     static func main() {

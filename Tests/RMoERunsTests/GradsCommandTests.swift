@@ -48,7 +48,7 @@ struct GradsCommandTests {
         for (i, spec) in m.layout.specs.enumerated() {
             #expect(try g.floats(spec.name) == Array(m.grads.buffer(at: i)), "\(spec.name)")
         }
-        #expect(g.metadata["loss"] != nil && g.metadata["balance"] != nil)
+        #expect(g.metadata["loss"] != nil && g.metadata["balance_term"] != nil)
         // A config that disagrees with the shapes names the tensor.
         let bad = try Fixtures.runCLI([
             "grads", "--checkpoint", dir + "/foreign.safetensors", "--tokens", dir + "/tokens.safetensors",

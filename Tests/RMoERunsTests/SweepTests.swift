@@ -37,7 +37,8 @@ struct SweepTests {
         var out: [String: [String]] = [:]
         for id in try FileManager.default.contentsOfDirectory(atPath: dir + "/runs") {
             out[id] = MetricsLog.read(dir + "/runs/\(id)/metrics.jsonl").map { m in
-                ["step", "split", "loss", "ce", "balance", "grad_norm", "bits_per_token"].compactMap { k in m[k].map { "\(k)=\($0)" } }.joined(separator: " ")
+                ["step", "split", "loss", "ce", "balance_loss", "grad_norm", "bits_per_token"].compactMap { k in m[k].map { "\(k)=\($0)" } }.joined(
+                    separator: " ")
             }
         }
         return out
@@ -126,6 +127,13 @@ struct SweepTests {
         #expect(!html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("<link"))
         #expect(html.components(separatedBy: "<figure").count - 1 == 4 && html.contains("id=\"render-check\""))
         #expect(html.contains("runs/smoe-s1/final.json") && html.contains("runs/rmoe-s1/metrics.jsonl") && html.contains("<table>"))
+        // rmoe compare: any run folders together.
+        let cmp = Fixtures.tempDir()
+        let c = try Fixtures.runCLI(["compare", dir + "/runs/smoe-s1", dir + "/runs/rmoe-s1", "--labels", "a", "b", "--out", cmp])
+        #expect(c.status == 0 && c.out.contains("| a |") && c.out.contains("| b |"), "\(c.out) \(c.err)")
+        #expect(FileManager.default.fileExists(atPath: cmp + "/report.html") && FileManager.default.fileExists(atPath: cmp + "/plots/valid_curves.csv"))
+        let missing = try Fixtures.runCLI(["compare", dir + "/runs/smoe-s1", dir + "/nope", "--out", cmp])
+        #expect(missing.status == 1 && missing.err.contains("not a run folder"), "\(missing.err)")
         // A different config in the same folder is refused, naming the field.
         let other = try Fixtures.runCLI(["sweep", "smoke", "--out", dir, "--set", "lr=0.01", "--quiet"])
         #expect(other.status != 0 && other.err.contains("different config") && other.err.contains("lr "), "\(other.err)")

@@ -98,7 +98,7 @@ struct TrainingTests {
                 #expect(abs((l["cv"] as? Double ?? -1) - sd / mean) < 1e-12)
                 #expect(abs((l["max_share"] as? Double ?? -1) - Double(counts.max()!) / Double(pairs)) < 1e-12)
                 #expect(l["dead_experts"] as? Int == counts.filter { $0 == 0 }.count)
-                let h = try #require(l["entropy"] as? Double), b = try #require(l["balance"] as? Double)
+                let h = try #require(l["entropy"] as? Double), b = try #require(l["balance_ratio"] as? Double)
                 #expect(h > 0 && h <= log(Double(E)) + 1e-9)
                 #expect(b > 0.5 && b < Double(E))
             }
