@@ -133,24 +133,27 @@ struct Bench: ParsableCommand {
                 let results = try StepBench.run(configs: configs, threads: t, reps: common.reps, inference: inference)
                 let ref = results.first { $0.router == "smoe" }!
                 for r in results {
-                    let ratio = r.timing.median / ref.timing.median, flopRatio = r.flops / ref.flops
+                    let ratio = Ratio(r.timing, ref.timing), flopRatio = r.flops / ref.flops
                     if common.json {
                         print(
-                            JSONText.object([
-                                ("bench", .string(inference ? "router-forward" : "router")), ("router", .string(r.router)), ("threads", .int(t)),
-                                ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)), ("ms_max", .double(r.timing.max * 1e3)),
-                                ("tokens_per_s", .double(r.tokensPerSecond.rounded())), ("flops_per_step", .double(r.flops)), ("gflops", .double(r.gflops)),
-                                ("ratio_to_smoe", .double(ratio)), ("flop_ratio_to_smoe", .double(flopRatio)),
-                                ("router_share", .double(r.routerShare)), ("router_flop_share", .double(r.routerFlopShare)),
-                            ]))
+                            JSONText.object(
+                                [
+                                    ("bench", .string(inference ? "router-forward" : "router")), ("router", .string(r.router)), ("threads", .int(t)),
+                                    ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)),
+                                    ("ms_max", .double(r.timing.max * 1e3)), ("tokens_per_s", .double(r.tokensPerSecond.rounded())),
+                                    ("flops_per_step", .double(r.flops)), ("gflops", .double(r.gflops)),
+                                ] + ratio.json("ratio_to_smoe") + [
+                                    ("flop_ratio_to_smoe", .double(flopRatio)), ("router_share", .double(r.routerShare)),
+                                    ("router_flop_share", .double(r.routerFlopShare)),
+                                ]))
                     } else {
                         print(
                             String(
                                 format:
-                                    "%@ %d thread(s): %7.1f ms median (min %.1f, max %.1f)  %@ tok/s  %.1f GFLOP/s  time x%.3f  FLOPs x%.3f of smoe  router %.1f%% of time, %.1f%% of FLOPs",
+                                    "%@ %d thread(s): %7.1f ms median (min %.1f, max %.1f)  %@ tok/s  %.1f GFLOP/s  FLOPs x%.3f of smoe  router %.1f%% of time, %.1f%% of FLOPs  time %@ of smoe",
                                 r.router.padding(toLength: 12, withPad: " ", startingAt: 0), t, r.timing.median * 1e3, r.timing.min * 1e3,
-                                r.timing.max * 1e3, formatCount(r.tokensPerSecond), r.gflops, ratio, flopRatio,
-                                100 * r.routerShare, 100 * r.routerFlopShare))
+                                r.timing.max * 1e3, formatCount(r.tokensPerSecond), r.gflops, flopRatio,
+                                100 * r.routerShare, 100 * r.routerFlopShare, ratio.text))
                     }
                 }
             }
@@ -171,12 +174,13 @@ struct Bench: ParsableCommand {
                 let r = DispatchBench.run(config: config.model, threads: t, reps: max(common.reps, 10))
                 if common.json {
                     print(
-                        JSONText.object([
-                            ("bench", .string("dispatch")), ("threads", .int(t)), ("experts", .int(config.model.experts)),
-                            ("ms_median", .double(r.dispatcher.median * 1e3)), ("ideal_ms_median", .double(r.ideal.median * 1e3)),
-                            ("gflops", .double(r.flops / r.dispatcher.median / 1e9)), ("ratio_to_ideal", .double(r.ratio)),
-                            ("dense_ms_median", .double(r.dense.median * 1e3)), ("ratio_to_dense", .double(r.denseRatio)),
-                        ]))
+                        JSONText.object(
+                            [
+                                ("bench", .string("dispatch")), ("threads", .int(t)), ("experts", .int(config.model.experts)),
+                                ("ms_median", .double(r.dispatcher.median * 1e3)), ("ideal_ms_median", .double(r.ideal.median * 1e3)),
+                                ("gflops", .double(r.flops / r.dispatcher.median / 1e9)),
+                            ] + Ratio(r.ideal, r.dispatcher).json("ratio_to_ideal") + [("dense_ms_median", .double(r.dense.median * 1e3))]
+                                + Ratio(r.dense, r.dispatcher).json("ratio_to_dense")))
                 } else {
                     print(
                         String(
@@ -184,7 +188,9 @@ struct Bench: ParsableCommand {
                                 "experts forward, E=%d k=%d f=%d, %d thread(s): dispatcher %.2f ms (%.1f GFLOP/s); whole-expert sgemm streams %.2f ms: dispatcher at %.0f%% of them; one dense FFN of width k*f (same FLOPs) %.2f ms (%.1f GFLOP/s): dispatcher at %.0f%% of it",
                             config.model.experts, config.model.topK, config.model.expertWidth, t, r.dispatcher.median * 1e3,
                             r.flops / r.dispatcher.median / 1e9, r.ideal.median * 1e3, 100 * r.ratio,
-                            r.dense.median * 1e3, r.flops / r.dense.median / 1e9, 100 * r.denseRatio))
+                            r.dense.median * 1e3, r.flops / r.dense.median / 1e9, 100 * r.denseRatio)
+                            + "\n    dispatcher speed relative to the streams \(Ratio(r.ideal, r.dispatcher).text), to the dense FFN \(Ratio(r.dense, r.dispatcher).text)"
+                    )
                 }
             }
         }

@@ -29,20 +29,20 @@ extension Bench {
                 let results = try StepBench.run(configs: configs, threads: t, reps: common.reps, inference: inference)
                 let ref = results[0]
                 for (e, r) in zip(counts, results) {
-                    let ratio = r.timing.median / ref.timing.median, flopRatio = r.flops / ref.flops
+                    let ratio = Ratio(r.timing, ref.timing), flopRatio = r.flops / ref.flops
                     if common.json {
                         print(
-                            JSONText.object([
-                                ("bench", .string(inference ? "experts-forward" : "experts")), ("router", .string(r.router)), ("experts", .int(e)),
-                                ("threads", .int(t)), ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)),
-                                ("ms_max", .double(r.timing.max * 1e3)), ("flops_per_step", .double(r.flops)),
-                                ("ratio_to_first", .double(ratio)), ("flop_ratio_to_first", .double(flopRatio)),
-                            ]))
+                            JSONText.object(
+                                [
+                                    ("bench", .string(inference ? "experts-forward" : "experts")), ("router", .string(r.router)), ("experts", .int(e)),
+                                    ("threads", .int(t)), ("ms_median", .double(r.timing.median * 1e3)), ("ms_min", .double(r.timing.min * 1e3)),
+                                    ("ms_max", .double(r.timing.max * 1e3)), ("flops_per_step", .double(r.flops)),
+                                ] + ratio.json("ratio_to_first") + [("flop_ratio_to_first", .double(flopRatio))]))
                     } else {
                         print(
                             String(
-                                format: "%@ E=%-4d %d thread(s): %7.1f ms median (min %.1f, max %.1f)  time x%.3f  FLOPs x%.3f of E=%d",
-                                r.router, e, t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3, ratio, flopRatio, counts[0]))
+                                format: "%@ E=%-4d %d thread(s): %7.1f ms median (min %.1f, max %.1f)  FLOPs x%.3f of E=%d  time %@",
+                                r.router, e, t, r.timing.median * 1e3, r.timing.min * 1e3, r.timing.max * 1e3, flopRatio, counts[0], ratio.text))
                     }
                 }
                 // AdamW over each E's parameters against a copy loop of the same traffic, in this process.
