@@ -164,9 +164,9 @@ public enum CorpusCatalog {
             }
             if found.count == 3 { return found }
         }
-        let name = folder == "wikitext-2" ? "wikitext2" : "wikitext103"
+        let (name, title) = folder == "wikitext-2" ? ("wikitext2", "WikiText-2") : ("wikitext103", "WikiText-103")
         throw RMoEError(
-            "\(folder) not found (looked for \(folder)/wiki.{train,valid,test}.tokens[.gz] in \(dirs.joined(separator: ", "))); run `rmoe corpus fetch \(name)`, or pass --data-dir DIR or set RMOE_DATA to the folder that holds \(folder)/"
+            "\(title) not found (looked for \(folder)/wiki.{train,valid,test}.tokens[.gz] in \(dirs.joined(separator: ", "))); run `rmoe corpus fetch \(name)`, or pass --data-dir DIR or set RMOE_DATA to the folder that holds \(folder)/"
         )
     }
 
