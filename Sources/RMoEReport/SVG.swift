@@ -105,6 +105,7 @@ public enum SVGPlot {
             (lo, hi) = (lo >= 0 && p.0 < 0 ? 0 : p.0, p.1)
         }
         let yt = SVGDraw.linTicks(lo, hi)
+        let valueLabels = SVGDraw.distinctLabels(Array(values.prefix(n)))
         let plotW = min(1400, max(360, Double(n) * 56))
         let slot = plotW / Double(max(n, 1))
         let lab = (0..<n).map { $0 < labels.count ? labels[$0] : "" }
@@ -131,7 +132,7 @@ public enum SVGPlot {
             }
             if slot >= 34 {
                 let top = min(sy(values[i] + e), y)
-                d.text(centers[i], max(top - 5, f.top + 10), SVGDraw.sig(values[i]), size: 11, anchor: "middle", fill: "#333333")
+                d.text(centers[i], max(top - 5, f.top + 10), valueLabels[i], size: 11, anchor: "middle", fill: "#333333")
             }
         }
         for i in 0..<n where !values[i].isFinite { d.text(centers[i], f.bottom - 6, "n/a", size: 11, anchor: "middle", fill: "#888888") }
@@ -491,6 +492,16 @@ private enum SVGDraw {
     static func pt(_ x: Double, _ y: Double) -> String { n(x) + "," + n(y) }
     /// A value with 3 significant digits.
     static func sig(_ v: Double) -> String { expo(String(format: "%.3g", v)) }
+
+    /// Labels with enough significant digits (3 to 7) that different values never print alike.
+    static func distinctLabels(_ values: [Double]) -> [String] {
+        let distinct = Set(values.filter(\.isFinite))
+        for digits in 3...7 {
+            let f = { (v: Double) in expo(String(format: "%.\(digits)g", v)) }
+            if Set(distinct.map(f)).count == distinct.count || digits == 7 { return values.map(f) }
+        }
+        return values.map(sig)
+    }
 
     static func esc(_ s: String) -> String {
         var out = ""
