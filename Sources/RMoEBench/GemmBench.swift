@@ -15,6 +15,8 @@ public enum GemmBench {
         public var shape: Shape
         public var tiled: Timing, blasThreaded: Timing, blasSingle: Timing
         public func gflops(_ t: Timing) -> Double { shape.flops / t.median / 1e9 }
+        /// GFLOP/s of the fastest and the slowest repetition.
+        public func gflopsRange(_ t: Timing) -> (low: Double, high: Double) { (shape.flops / t.max / 1e9, shape.flops / t.min / 1e9) }
     }
 
     /// The matmuls of a dense model's training step (per layer, plus the LM head), and a large square.

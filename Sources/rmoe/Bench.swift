@@ -206,22 +206,32 @@ struct Bench: ParsableCommand {
             let config = try options.resolve()
             for t in try common.threadList {
                 let rows = GemmBench.run(shapes: GemmBench.shapes(for: config.model), threads: t, reps: common.reps)
-                if !common.json { print("threads \(t): GFLOP/s (median)     tiled   BLAS x\(t)   BLAS x1") }
+                if !common.json {
+                    print("threads \(t): GFLOP/s, median (slowest-fastest repetition); tiled, BLAS x\(t), BLAS x1; then tiled / BLAS x\(t) time")
+                }
                 for r in rows {
                     if common.json {
                         print(
-                            JSONText.object([
-                                ("bench", .string("sgemm")), ("shape", .string(r.shape.name)), ("threads", .int(t)),
-                                ("M", .int(r.shape.M)), ("N", .int(r.shape.N)), ("K", .int(r.shape.K)),
-                                ("gflops_tiled", .double(r.gflops(r.tiled))), ("gflops_blas_threaded", .double(r.gflops(r.blasThreaded))),
-                                ("gflops_blas_single", .double(r.gflops(r.blasSingle))),
-                            ]))
+                            JSONText.object(
+                                [
+                                    ("bench", .string("sgemm")), ("shape", .string(r.shape.name)), ("threads", .int(t)),
+                                    ("M", .int(r.shape.M)), ("N", .int(r.shape.N)), ("K", .int(r.shape.K)),
+                                    ("gflops_tiled", .double(r.gflops(r.tiled))), ("gflops_blas_threaded", .double(r.gflops(r.blasThreaded))),
+                                    ("gflops_blas_single", .double(r.gflops(r.blasSingle))),
+                                    ("gflops_tiled_low", .double(r.gflopsRange(r.tiled).low)), ("gflops_tiled_high", .double(r.gflopsRange(r.tiled).high)),
+                                    ("gflops_blas_threaded_low", .double(r.gflopsRange(r.blasThreaded).low)),
+                                    ("gflops_blas_threaded_high", .double(r.gflopsRange(r.blasThreaded).high)),
+                                ] + Ratio(r.tiled, r.blasThreaded).json("time_ratio_tiled_to_blas")))
                     } else {
+                        func g(_ t: Timing) -> String {
+                            let (lo, hi) = r.gflopsRange(t)
+                            return String(format: "%7.1f (%.0f-%.0f)", r.gflops(t), lo, hi)
+                        }
                         print(
                             String(
-                                format: "  %@ %5d x %5d x %5d  %7.1f  %8.1f  %8.1f", r.shape.name.padding(toLength: 12, withPad: " ", startingAt: 0), r.shape.M,
-                                r.shape.N, r.shape.K,
-                                r.gflops(r.tiled), r.gflops(r.blasThreaded), r.gflops(r.blasSingle)))
+                                format: "  %@ %5d x %5d x %5d  ", r.shape.name.padding(toLength: 12, withPad: " ", startingAt: 0), r.shape.M, r.shape.N,
+                                r.shape.K) + [g(r.tiled), g(r.blasThreaded), g(r.blasSingle)].joined(separator: "  ") + "  "
+                                + Ratio(r.tiled, r.blasThreaded).text)
                     }
                 }
             }
