@@ -44,12 +44,14 @@ CONFIGS = {  # rmoe config fields; batch and seq_len included
                   seq_len=256, batch=8),
     "tiny": dict(vocab=256, d_model=64, layers=4, heads=2, experts=8, top_k=2, expert_width=64, router_dim=32,
                  seq_len=64, batch=8),
+    "medium": dict(vocab=256, d_model=512, layers=8, heads=8, experts=16, top_k=4, expert_width=256, router_dim=128,
+                   seq_len=256, batch=8),
 }
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description="PyTorch vs rmoe speed comparison (see the header of compare.py)")
-    ap.add_argument("--configs", default="small,tiny", help=f"comma-separated, from {','.join(CONFIGS)}")
+    ap.add_argument("--configs", default="small,tiny,medium", help=f"comma-separated, from {','.join(CONFIGS)}")
     ap.add_argument("--routers", default="smoe,rmoe,rmoe-np")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")

@@ -307,13 +307,13 @@ struct Block<S: KernelScalar> {
         let drop = dropping
         if drop, let attnOut, let attnMask {
             attnOut.update(repeating: 0, count: T * d)
-            timed(p, .attention) { attention.forward(y: attnOut, x: xn1) }
+            attention.forward(y: attnOut, x: xn1, profile: p)
             timed(p, .normsAndElementwise) {
                 S.dropout(attnOut, attnMask, T * d, dropout, dropoutSeed(attnStream), offset: context.rowOffset * d)
                 S.axpy(h, attnOut, T * d, 1)
             }
         } else {
-            timed(p, .attention) { attention.forward(y: h, x: xn1) }
+            attention.forward(y: h, x: xn1, profile: p)
         }
         timed(p, .normsAndElementwise) {
             ffnNorm.forward(y: xn2, rstd: rstd2, x: h, rows: T)
@@ -355,7 +355,7 @@ struct Block<S: KernelScalar> {
             S.multiply(attnOut, attnMask, T * d)
             dyA = UnsafePointer(attnOut)
         }
-        timed(p, .attention) { attention.backward(dx: dxn, dy: dyA, x: xn1) }
+        attention.backward(dx: dxn, dy: dyA, x: xn1, profile: p)
         timed(p, .normsAndElementwise) { attnNorm.backward(dx: dx, dy: dxn, x: xIn, rstd: rstd1, rows: T) }
     }
 }

@@ -4,11 +4,12 @@ import RMoECore
 /// `LanguageModel.profile` is set; then each part is bracketed by two clock reads.
 public final class StepProfile: @unchecked Sendable {
     public enum Part: Int, CaseIterable, Sendable {
-        case attention, expertFFN, denseFFN, dispatch, router, normsAndElementwise, loss, optimizer
+        case attentionProjections, attentionCore, expertFFN, denseFFN, dispatch, router, normsAndElementwise, loss, optimizer
 
         public var name: String {
             switch self {
-            case .attention: "attention (qkv, rope, scores, wo)"
+            case .attentionProjections: "attention projections (qkv, rope, wo)"
+            case .attentionCore: "attention core (scores, softmax, P v)"
             case .expertFFN: "expert FFN (per-expert sgemms)"
             case .denseFFN: "dense FFN"
             case .dispatch: "dispatch (gate, sort, gather, combine, balance)"

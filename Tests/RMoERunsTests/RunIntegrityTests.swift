@@ -227,13 +227,15 @@ struct RunIntegrityTests {
 
 @Suite("OpenBLAS kernel choice")
 struct BLASCoreTests {
-    @Test("a generic fallback on an AVX-512 or AVX2 CPU gets SkylakeX or Haswell; a known core is left alone")
+    @Test("a generic fallback on an AVX-512 or AVX2 CPU gets SkylakeX or Haswell; Zen without AVX-512 gets Haswell; other known cores are left alone")
     func recommendation() {
         let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq"]
         #expect(BLASCore.recommended(cpuFlags: avx512, current: "Prescott") == "SkylakeX")
         #expect(BLASCore.recommended(cpuFlags: ["avx2", "fma"], current: "Prescott") == "Haswell")
         #expect(BLASCore.recommended(cpuFlags: ["sse3"], current: "Prescott") == nil)
         #expect(BLASCore.recommended(cpuFlags: avx512, current: "Zen") == nil)
+        #expect(BLASCore.recommended(cpuFlags: ["avx2", "fma"], current: "Zen") == "Haswell")
+        #expect(BLASCore.recommended(cpuFlags: ["avx2", "fma"], current: "Haswell") == nil)
         #expect(BLASCore.recommended(cpuFlags: avx512, current: "SkylakeX") == nil)
     }
 }

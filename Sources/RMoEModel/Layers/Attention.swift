@@ -45,21 +45,26 @@ public struct Attention<S: KernelScalar> {
     }
 
     /// `y += Attn(x)`; x [T, d] (the normed input), y [T, d] (holds the residual on entry).
-    func forward(y: UnsafeMutablePointer<S>, x: UnsafePointer<S>) {
+    /// With a `profile`, the projections and the core are charged to their own parts.
+    func forward(y: UnsafeMutablePointer<S>, x: UnsafePointer<S>, profile: StepProfile? = nil) {
         let T = B * S_
-        Linear.forward(qkv, x, wqkv, T, d, 3 * d)
-        S.rope(qkv, ropeCos, ropeSin, T, S_, 2 * H, hd, 3 * d, inverse: false)
-        S.attentionForward(out, probs, qkv, B, S_, H, hd, scale)
-        Linear.forward(y, out, wo, T, d, d, accumulate: true)
+        timed(profile, .attentionProjections) {
+            Linear.forward(qkv, x, wqkv, T, d, 3 * d)
+            S.rope(qkv, ropeCos, ropeSin, T, S_, 2 * H, hd, 3 * d, inverse: false)
+        }
+        timed(profile, .attentionCore) { S.attentionForward(out, probs, qkv, B, S_, H, hd, scale) }
+        timed(profile, .attentionProjections) { Linear.forward(y, out, wo, T, d, d, accumulate: true) }
     }
 
     /// Given `dy = dL/dy`, writes `dx = dL/dx` and accumulates the weight gradients.
-    func backward(dx: UnsafeMutablePointer<S>, dy: UnsafePointer<S>, x: UnsafePointer<S>) {
+    func backward(dx: UnsafeMutablePointer<S>, dy: UnsafePointer<S>, x: UnsafePointer<S>, profile: StepProfile? = nil) {
         let T = B * S_
-        Linear.backward(dx: dout, dw: dwo, accumulateDx: false, dy, out, wo, T, d, d)
-        S.attentionBackward(dqkv, dprobs, dout, probs, qkv, B, S_, H, hd, scale)
-        S.rope(dqkv, ropeCos, ropeSin, T, S_, 2 * H, hd, 3 * d, inverse: true)
-        Linear.backward(dx: dx, dw: dwqkv, accumulateDx: false, dqkv, x, wqkv, T, d, 3 * d)
+        timed(profile, .attentionProjections) { Linear.backward(dx: dout, dw: dwo, accumulateDx: false, dy, out, wo, T, d, d) }
+        timed(profile, .attentionCore) { S.attentionBackward(dqkv, dprobs, dout, probs, qkv, B, S_, H, hd, scale) }
+        timed(profile, .attentionProjections) {
+            S.rope(dqkv, ropeCos, ropeSin, T, S_, 2 * H, hd, 3 * d, inverse: true)
+            Linear.backward(dx: dx, dw: dwqkv, accumulateDx: false, dqkv, x, wqkv, T, d, 3 * d)
+        }
     }
 
     /// cos/sin tables [S, hd/2] for positions 0..<S: angle = pos * theta^(-2i/hd).
