@@ -74,6 +74,13 @@ where Self.RawSignificand: FixedWidthInteger {
         _ p: UnsafeMutablePointer<Self>, _ m: UnsafeMutablePointer<Self>, _ v: UnsafeMutablePointer<Self>,
         _ g: UnsafePointer<Self>, _ n: Int, lr: Self, beta1: Self, beta2: Self, eps: Self,
         weightDecay: Self, biasCorrection1: Self, biasCorrection2: Self)
+    /// AdamW over whole slabs in one parallel region: `tasks` holds (start, end, tensor) triples
+    /// of element ranges, `lr` and `weightDecay` one value per tensor; the same bits as `adamw`
+    /// called tensor by tensor.
+    static func adamwTasks(
+        _ p: UnsafeMutablePointer<Self>, _ m: UnsafeMutablePointer<Self>, _ v: UnsafeMutablePointer<Self>,
+        _ g: UnsafePointer<Self>, tasks: UnsafePointer<Int>, count: Int, total: Int, lr: UnsafePointer<Self>,
+        weightDecay: UnsafePointer<Self>, beta1: Self, beta2: Self, eps: Self, biasCorrection1: Self, biasCorrection2: Self)
 }
 
 @inline(__always) private func i32(_ x: Int) -> Int32 { Int32(truncatingIfNeeded: x) }
@@ -171,6 +178,14 @@ extension Float: KernelScalar {
     ) {
         rk_adamw_f32(p, m, v, g, n, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2)
     }
+
+    public static func adamwTasks(
+        _ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+        _ g: UnsafePointer<Float>, tasks: UnsafePointer<Int>, count: Int, total: Int, lr: UnsafePointer<Float>,
+        weightDecay: UnsafePointer<Float>, beta1: Float, beta2: Float, eps: Float, biasCorrection1: Float, biasCorrection2: Float
+    ) {
+        rk_adamw_tasks_f32(p, m, v, g, tasks, i32(count), total, lr, weightDecay, beta1, beta2, eps, biasCorrection1, biasCorrection2)
+    }
 }
 
 extension Double: KernelScalar {
@@ -264,6 +279,14 @@ extension Double: KernelScalar {
         weightDecay: Double, biasCorrection1: Double, biasCorrection2: Double
     ) {
         rk_adamw_f64(p, m, v, g, n, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2)
+    }
+
+    public static func adamwTasks(
+        _ p: UnsafeMutablePointer<Double>, _ m: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>,
+        _ g: UnsafePointer<Double>, tasks: UnsafePointer<Int>, count: Int, total: Int, lr: UnsafePointer<Double>,
+        weightDecay: UnsafePointer<Double>, beta1: Double, beta2: Double, eps: Double, biasCorrection1: Double, biasCorrection2: Double
+    ) {
+        rk_adamw_tasks_f64(p, m, v, g, tasks, i32(count), total, lr, weightDecay, beta1, beta2, eps, biasCorrection1, biasCorrection2)
     }
 }
 

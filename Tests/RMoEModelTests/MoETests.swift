@@ -209,3 +209,35 @@ struct FrozenTests {
         #expect(frozen > 0 && frozen == m.layout.parameterCount(trainable: false))
     }
 }
+
+@Suite("AdamW over the whole slab")
+struct AdamWSlabTests {
+    @Test(
+        "one parallel region over the slab gives the bits of AdamW tensor by tensor, for 1 and 2 threads and any task size",
+        arguments: [(1, 7), (2, 7), (2, 16384), (3, 1000)])
+    func fusedEqualsPerTensor(threads: Int, taskElements: Int) throws {
+        Runtime.setThreads(threads)
+        defer { Runtime.setThreads(1) }
+        var c = ModelFixtures.tiny(router: "random")  // frozen router tensors: never touched
+        c.initStd = 0.02
+        let a = try LanguageModel<Float>(config: c), b = try LanguageModel<Float>(config: c)
+        a.initialize(seed: 3); b.initialize(seed: 3)
+        let fused = AdamW<Float>(layout: a.layout, weightDecay: 0.1, taskElements: taskElements)
+        let reference = AdamW<Float>(layout: b.layout, weightDecay: 0.1)
+        let scaled: Set<String> = [a.layout.specs.first { $0.trainable }!.name]
+        fused.setLearningRateScale(3, for: scaled); reference.setLearningRateScale(3, for: scaled)
+        var rng = Xoshiro256(seed: 9)
+        for step in 0..<4 {
+            for i in 0..<a.layout.totalCount {
+                let g = Float(rng.uniform() * 2 - 1) * 1e-2
+                a.grads.base[i] = g; b.grads.base[i] = g
+            }
+            fused.step(params: a.params, grads: a.grads, lr: 1e-2 / Double(step + 1))
+            reference.stepPerTensor(params: b.params, grads: b.grads, lr: 1e-2 / Double(step + 1))
+        }
+        let n = a.layout.totalCount
+        #expect((0..<n).allSatisfy { a.params.base[$0].bitPattern == b.params.base[$0].bitPattern })
+        #expect((0..<n).allSatisfy { fused.expAvgSq.base[$0].bitPattern == reference.expAvgSq.base[$0].bitPattern })
+        #expect((0..<n).contains { a.params.base[$0] != 0 } && fused.updates == 4)
+    }
+}

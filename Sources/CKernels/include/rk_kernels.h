@@ -114,6 +114,10 @@ double rk_sumsq_##SFX(const T *x, long n);                                      
    p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), bc = 1 - beta^step. */                     \
 void rk_adamw_##SFX(T *p, T *m, T *v, const T *g, long n, T lr, T b1, T b2, T eps, T wd,         \
                     T bc1, T bc2);                                                                \
+/* The same AdamW over slabs in one parallel region: tasks [ntasks][3] = (start, end, tensor)    \
+   element ranges, lr[tensor] and wd[tensor] per tensor, total = elements over all tasks. */      \
+void rk_adamw_tasks_##SFX(T *p, T *m, T *v, const T *g, const long *tasks, int ntasks, long total, \
+                          const T *lr, const T *wd, T b1, T b2, T eps, T bc1, T bc2);            \
 /* Row softmax of z * scale: p [N, E]. */                                                         \
 void rk_softmax_rows_##SFX(T *p, const T *z, int N, int E, T scale);                             \
 /* Top-k of each row of z [N, E] (ties: lower index first; slots in descending order) and the   \
