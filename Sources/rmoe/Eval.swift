@@ -31,12 +31,19 @@ struct Eval: ParsableCommand {
         let trainer = try Trainer(config: config, corpus: corpus, files: nil, progress: ProgressPrinter(quiet: true))
         try Checkpoint.load(trainer.model.params, from: file)
         let s = split
+        let t0 = System.now()
         let r = try trainer.evaluate(s, windows: windows > 0 ? windows : nil)
+        let seconds = System.now() - t0
         var out: [(String, JSONValue)] = [
             ("checkpoint", .string(checkpoint)), ("corpus", .string(corpus.name)), ("split", .string(split.rawValue)),
             ("tokens", .int(r.tokens)), ("loss", .double(r.loss)), (corpus.metricName, .double(corpus.metric(loss: r.loss))),
         ]
         if let f = corpus.floor[s] { out.append(("floor_loss", .double(f))) }
+        // The evaluation passes alone (loading and corpus preparation excluded), comparable to `bench step --inference`.
+        out += [
+            ("eval_seconds", .double((seconds * 1000).rounded() / 1000)),
+            ("tokens_per_s", .double(seconds > 0 ? (Double(r.tokens) / seconds).rounded() : 0)),
+        ]
         print(JSONText.object(out))
     }
 }
