@@ -36,7 +36,10 @@ void FN(rk_gemm)(int transA, int transB, int M, int N, int K, T alpha, const T *
                  const T *B, int ldb, T beta, T *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     double flops = 2.0 * M * N * (double)K;
-    if (flops < 4.0e6 || (M < 128 && N < 128)) {
+    /* Below 1 MFLOP (or with both sides small) one call beats a parallel region. The bound was
+     * 4 MFLOP; at 1 the recurrent router's products at TINY (512 x 96 x 32) run on the team, and
+     * the TINY rmoe step measured about 4% faster, forward 5% (README, Performance). */
+    if (flops < 1.0e6 || (M < 128 && N < 128)) {
         FN(rk_gemm_serial)(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
