@@ -20,37 +20,35 @@
 #include "rk_end.h"
 #else
 
-void FN(rk_adamw)(T *p, T *m, T *v, const T *g, long n, T lr, T b1, T b2, T eps, T wd, T bc1,
-                  T bc2) {
-    T decay = (T)1 - lr * wd;
-    T step = lr / bc1;
-    T sbc2 = SQRT(bc2);
-    RK_FOR(n >= 4 * RK_PAR_MIN, long, i, n, {
+/* Elements [i0, i1) of one tensor: the arithmetic both entry points share. */
+static inline void FN(rk_adamw_span)(T *p, T *m, T *v, const T *g, long i0, long i1, T b1, T b2,
+                                     T eps, T decay, T step, T sbc2) {
+    for (long i = i0; i < i1; i++) {
         T gi = g[i];
         T mi = m[i] * b1 + gi * ((T)1 - b1);
         T vi = v[i] * b2 + gi * gi * ((T)1 - b2);
         m[i] = mi;
         v[i] = vi;
         p[i] = p[i] * decay - step * mi / (SQRT(vi) / sbc2 + eps);
+    }
+}
+
+void FN(rk_adamw)(T *p, T *m, T *v, const T *g, long n, T lr, T b1, T b2, T eps, T wd, T bc1,
+                  T bc2) {
+    const long chunk = RK_PAR_MIN;
+    long chunks = (n + chunk - 1) / chunk;
+    RK_FOR(n >= 4 * RK_PAR_MIN, long, c, chunks, {
+        long i1 = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+        FN(rk_adamw_span)(p, m, v, g, c * chunk, i1, b1, b2, eps, (T)1 - lr * wd, lr / bc1, SQRT(bc2));
     });
 }
 
 void FN(rk_adamw_tasks)(T *p, T *m, T *v, const T *g, const long *tasks, int ntasks, long total,
                         const T *lr, const T *wd, T b1, T b2, T eps, T bc1, T bc2) {
-    T sbc2 = SQRT(bc2);
     RK_FOR(ntasks > 1 && total >= 4 * RK_PAR_MIN, int, t, ntasks, {
-        long i0 = tasks[3 * t], i1 = tasks[3 * t + 1];
         int s = (int)tasks[3 * t + 2];
-        T decay = (T)1 - lr[s] * wd[s];
-        T step = lr[s] / bc1;
-        for (long i = i0; i < i1; i++) {
-            T gi = g[i];
-            T mi = m[i] * b1 + gi * ((T)1 - b1);
-            T vi = v[i] * b2 + gi * gi * ((T)1 - b2);
-            m[i] = mi;
-            v[i] = vi;
-            p[i] = p[i] * decay - step * mi / (SQRT(vi) / sbc2 + eps);
-        }
+        FN(rk_adamw_span)(p, m, v, g, tasks[3 * t], tasks[3 * t + 1], b1, b2, eps, (T)1 - lr[s] * wd[s],
+                          lr[s] / bc1, SQRT(bc2));
     });
 }
 
