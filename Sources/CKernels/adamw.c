@@ -8,7 +8,7 @@
  * tensor with its own lr and weight decay. Every element gets exactly rk_adamw's arithmetic, so
  * both give the same bits, for any thread count. */
 /* Defines (grep-able; FN(x) expands to x_f32 and x_f64): rk_adamw_f32, rk_adamw_f64,
- * rk_adamw_tasks_f32, rk_adamw_tasks_f64. */
+ * rk_adamw_tasks_f32, rk_adamw_tasks_f64, rk_adamw_span_f32, rk_adamw_span_f64. */
 #ifndef RK_TEMPLATE_BODY
 #define RK_TEMPLATE_BODY
 #include "rk_internal.h"
