@@ -119,11 +119,7 @@ void FN(rk_moe_experts_fwd)(T *H, T *G, T *Ye, const T *Xe, const T *w1, const T
             const T *W3 = w3 + (long)e * f * d;
             FN(rk_gemm_serial)(0, 1, rows, f, d, 1, X, d, W1, d, 0, Hr, hs);
             FN(rk_gemm_serial)(0, 1, rows, f, d, 1, X, d, W3, d, 0, Hr + f, hs);
-            for (int i = 0; i < rows; i++) {
-                const T *h1 = Hr + (long)i * hs, *h3 = h1 + f;
-                T *g = Gr + (long)i * f;
-                for (int c = 0; c < f; c++) g[c] = h1[c] * SIGMOID(h1[c]) * h3[c];
-            }
+            for (int i = 0; i < rows; i++) FN(rk_swiglu_row)(Gr + (long)i * f, Hr + (long)i * hs, Hr + (long)i * hs + f, f);
             FN(rk_gemm_serial)(0, 1, rows, d, f, 1, Gr, f, W2, f, 0, Yr, d);
         }
     });
@@ -178,13 +174,9 @@ void FN(rk_moe_experts_bwd)(T *dXe, T *dH, T *dG, T *dw1, T *dw3, T *dw2, T *db1
             FN(rk_gemm_serial)(0, 0, rows, d, f, 1, dHr, f, W1, d, 0, dXe + (long)r0 * d, d);
         } else {
             for (int i = 0; i < rows; i++) {
-                const T *h1 = Hr + (long)i * hs, *h3 = h1 + f, *dg = dGr + (long)i * f;
-                T *d1 = dHr + (long)i * hs, *d3 = d1 + f;
-                for (int c = 0; c < f; c++) {
-                    T s = SIGMOID(h1[c]);
-                    d1[c] = dg[c] * h3[c] * s * ((T)1 + h1[c] * ((T)1 - s));
-                    d3[c] = dg[c] * h1[c] * s;
-                }
+                const T *h1 = Hr + (long)i * hs;
+                T *d1 = dHr + (long)i * hs;
+                FN(rk_swiglu_bwd_row)(d1, d1 + f, dGr + (long)i * f, h1, h1 + f, f);
             }
             const T *W3 = w3 + (long)e * f * d;
             FN(rk_gemm_serial)(0, 0, rows, d, f, 1, dHr, hs, W1, d, 0, dXe + (long)r0 * d, d);

@@ -73,3 +73,20 @@ static inline T FN(rk_row_dot3)(const T *a, const T *b, const T *c, int n) {
     return s;
 }
 #undef RK_LANES
+
+/* SwiGLU on one row of n: g = silu(a1) * a3, silu(u) = u sigmoid(u). The pointers must not
+ * overlap (restrict: without it the backward loop, with two outputs and three inputs, is left
+ * scalar, about 7 times slower than the forward one). */
+static inline void FN(rk_swiglu_row)(T *restrict g, const T *restrict a1, const T *restrict a3, int n) {
+    for (int i = 0; i < n; i++) g[i] = a1[i] * SIGMOID(a1[i]) * a3[i];
+}
+
+/* Its backward: da1 = dg a3 s (1 + a1 (1 - s)), da3 = dg silu(a1), s = sigmoid(a1). */
+static inline void FN(rk_swiglu_bwd_row)(T *restrict da1, T *restrict da3, const T *restrict dg, const T *restrict a1,
+                                         const T *restrict a3, int n) {
+    for (int i = 0; i < n; i++) {
+        T s = SIGMOID(a1[i]);
+        da1[i] = dg[i] * a3[i] * s * ((T)1 + a1[i] * ((T)1 - s));
+        da3[i] = dg[i] * a1[i] * s;
+    }
+}

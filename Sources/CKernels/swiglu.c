@@ -13,25 +13,20 @@
 #include __FILE__
 #include "rk_end.h"
 #else
+#include "rk_rowops.h"
 
 void FN(rk_swiglu_fwd)(T *g, const T *a, int N, int F) {
     RK_FOR((long)N * F >= RK_PAR_MIN, int, n, N, {
-        const T *a1 = a + (long)n * 2 * F, *a3 = a1 + F;
-        T *gr = g + (long)n * F;
-        for (int i = 0; i < F; i++) gr[i] = a1[i] * SIGMOID(a1[i]) * a3[i];
+        const T *a1 = a + (long)n * 2 * F;
+        FN(rk_swiglu_row)(g + (long)n * F, a1, a1 + F, F);
     });
 }
 
 void FN(rk_swiglu_bwd)(T *da, const T *dg, const T *a, int N, int F) {
     RK_FOR((long)N * F >= RK_PAR_MIN, int, n, N, {
-        const T *a1 = a + (long)n * 2 * F, *a3 = a1 + F, *dgr = dg + (long)n * F;
-        T *da1 = da + (long)n * 2 * F, *da3 = da1 + F;
-        for (int i = 0; i < F; i++) {
-            T s = SIGMOID(a1[i]);
-            T silu = a1[i] * s;
-            da1[i] = dgr[i] * a3[i] * s * ((T)1 + a1[i] * ((T)1 - s));
-            da3[i] = dgr[i] * silu;
-        }
+        const T *a1 = a + (long)n * 2 * F;
+        T *da1 = da + (long)n * 2 * F;
+        FN(rk_swiglu_bwd_row)(da1, da1 + F, dg + (long)n * F, a1, a1 + F, F);
     });
 }
 
