@@ -17,6 +17,9 @@ where Self.RawSignificand: FixedWidthInteger {
         _ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: Self,
         _ A: UnsafePointer<Self>, _ lda: Int, _ B: UnsafePointer<Self>, _ ldb: Int,
         _ beta: Self, _ C: UnsafeMutablePointer<Self>, _ ldc: Int)
+    /// Up to four independent products (none writes what another reads or writes) in one parallel
+    /// region, bitwise the same as `gemm` called on each in turn; `nil` jobs are skipped.
+    static func gemmGroup(_ a: GemmJob<Self>, _ b: GemmJob<Self>, _ c: GemmJob<Self>?, _ d: GemmJob<Self>?)
     /// RMSNorm: `y = x * rstd * w`, `rstd = 1/sqrt(mean(x^2) + eps)`; x, y [N, D], rstd [N].
     static func rmsnormForward(
         _ y: UnsafeMutablePointer<Self>, _ rstd: UnsafeMutablePointer<Self>,
@@ -83,6 +86,40 @@ where Self.RawSignificand: FixedWidthInteger {
         weightDecay: UnsafePointer<Self>, beta1: Self, beta2: Self, eps: Self, biasCorrection1: Self, biasCorrection2: Self)
 }
 
+/// One product of `KernelScalar.gemmGroup`: `C[M,N] = alpha op(A) op(B) + beta C`, row-major.
+public struct GemmJob<S: KernelScalar> {
+    public var transA, transB: Bool
+    public var M, N, K: Int
+    public var alpha: S
+    public var A: UnsafePointer<S>
+    public var lda: Int
+    public var B: UnsafePointer<S>
+    public var ldb: Int
+    public var beta: S
+    public var C: UnsafeMutablePointer<S>
+    public var ldc: Int
+
+    /// The arguments of `KernelScalar.gemm`, in its order.
+    @inline(__always)
+    public init(
+        _ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: Int, _ alpha: S, _ A: UnsafePointer<S>, _ lda: Int,
+        _ B: UnsafePointer<S>, _ ldb: Int, _ beta: S, _ C: UnsafeMutablePointer<S>, _ ldc: Int
+    ) {
+        self.transA = transA; self.transB = transB; self.M = M; self.N = N; self.K = K; self.alpha = alpha
+        self.A = A; self.lda = lda; self.B = B; self.ldb = ldb; self.beta = beta; self.C = C; self.ldc = ldc
+    }
+
+    /// Runs this one product (`KernelScalar.gemm`).
+    @inline(__always)
+    public func run() { S.gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) }
+}
+
+extension KernelScalar {
+    /// Two independent products in one parallel region (`gemmGroup`).
+    @inline(__always)
+    public static func gemmGroup(_ a: GemmJob<Self>, _ b: GemmJob<Self>) { gemmGroup(a, b, nil, nil) }
+}
+
 @inline(__always) private func i32(_ x: Int) -> Int32 { Int32(truncatingIfNeeded: x) }
 @inline(__always) private func flag(_ b: Bool) -> Int32 { b ? 1 : 0 }
 
@@ -100,6 +137,16 @@ extension Float: KernelScalar {
         _ beta: Float, _ C: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
         rk_gemm_serial_f32(flag(ta), flag(tb), i32(M), i32(N), i32(K), alpha, A, i32(lda), B, i32(ldb), beta, C, i32(ldc))
+    }
+    public static func gemmGroup(_ a: GemmJob<Float>, _ b: GemmJob<Float>, _ c: GemmJob<Float>?, _ d: GemmJob<Float>?) {
+        func job(_ j: GemmJob<Float>?) -> rk_gemm_job_f32 {
+            guard let j else { return rk_gemm_job_f32() }  // M = N = 0: skipped
+            return rk_gemm_job_f32(
+                transA: flag(j.transA), transB: flag(j.transB), M: i32(j.M), N: i32(j.N), K: i32(j.K), lda: i32(j.lda),
+                ldb: i32(j.ldb), ldc: i32(j.ldc), alpha: j.alpha, beta: j.beta, A: j.A, B: j.B, C: j.C)
+        }
+        var jobs = (job(a), job(b), job(c), job(d))
+        withUnsafePointer(to: &jobs) { $0.withMemoryRebound(to: rk_gemm_job_f32.self, capacity: 4) { rk_gemm_group_f32($0, 4) } }
     }
     public static func rmsnormForward(
         _ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
@@ -202,6 +249,16 @@ extension Double: KernelScalar {
         _ beta: Double, _ C: UnsafeMutablePointer<Double>, _ ldc: Int
     ) {
         rk_gemm_serial_f64(flag(ta), flag(tb), i32(M), i32(N), i32(K), alpha, A, i32(lda), B, i32(ldb), beta, C, i32(ldc))
+    }
+    public static func gemmGroup(_ a: GemmJob<Double>, _ b: GemmJob<Double>, _ c: GemmJob<Double>?, _ d: GemmJob<Double>?) {
+        func job(_ j: GemmJob<Double>?) -> rk_gemm_job_f64 {
+            guard let j else { return rk_gemm_job_f64() }  // M = N = 0: skipped
+            return rk_gemm_job_f64(
+                transA: flag(j.transA), transB: flag(j.transB), M: i32(j.M), N: i32(j.N), K: i32(j.K), lda: i32(j.lda),
+                ldb: i32(j.ldb), ldc: i32(j.ldc), alpha: j.alpha, beta: j.beta, A: j.A, B: j.B, C: j.C)
+        }
+        var jobs = (job(a), job(b), job(c), job(d))
+        withUnsafePointer(to: &jobs) { $0.withMemoryRebound(to: rk_gemm_job_f64.self, capacity: 4) { rk_gemm_group_f64($0, 4) } }
     }
     public static func rmsnormForward(
         _ y: UnsafeMutablePointer<Double>, _ rstd: UnsafeMutablePointer<Double>,

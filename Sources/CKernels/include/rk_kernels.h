@@ -63,6 +63,17 @@ void rk_moe_route(rk_route_t *r, int d, int f, int relu);
    each a single-threaded BLAS call. transA/transB: 0 = N, 1 = T. */                            \
 void rk_gemm_##SFX(int transA, int transB, int M, int N, int K, T alpha, const T *A, int lda,    \
                    const T *B, int ldb, T beta, T *C, int ldc);                                    \
+/* One product of a group: C = alpha * op(A) op(B) + beta * C. */                                \
+typedef struct {                                                                                  \
+    int transA, transB, M, N, K, lda, ldb, ldc;                                                   \
+    T alpha, beta;                                                                                \
+    const T *A, *B;                                                                               \
+    T *C;                                                                                         \
+} rk_gemm_job_##SFX;                                                                              \
+/* Independent products (no job writes what another reads or writes) in one parallel region:  \
+   each is cut into the tiles rk_gemm would use, and all tiles share a dynamic schedule, so     \
+   the results are bitwise those of rk_gemm called job by job, for any thread count. n <= 8. */ \
+void rk_gemm_group_##SFX(const rk_gemm_job_##SFX *jobs, int n);                                  \
 /* The same product as one plain BLAS call on the calling thread (reference / inside tasks). */   \
 void rk_gemm_serial_##SFX(int transA, int transB, int M, int N, int K, T alpha, const T *A,      \
                           int lda, const T *B, int ldb, T beta, T *C, int ldc);                   \

@@ -13,14 +13,21 @@ public enum Linear {
         S.gemm(false, true, N, outDim, inDim, 1, x, inDim, w, inDim, accumulate ? 1 : 0, y, outDim)
     }
 
-    /// `dx [N, in] (+)= dy W` (when `dx` is given) and `dW [out, in] += dy^T x`.
+    /// `dx [N, in] (+)= dy W` (when `dx` is given) and `dW [out, in] += dy^T x`, both in one
+    /// parallel region (`gemmGroup`).
     @inline(__always)
     public static func backward<S: KernelScalar>(
         dx: UnsafeMutablePointer<S>?, dw: UnsafeMutablePointer<S>?, accumulateDx: Bool,
         _ dy: UnsafePointer<S>, _ x: UnsafePointer<S>, _ w: UnsafePointer<S>,
         _ N: Int, _ inDim: Int, _ outDim: Int
     ) {
-        if let dw { S.gemm(true, false, outDim, inDim, N, 1, dy, outDim, x, inDim, 1, dw, inDim) }
-        if let dx { S.gemm(false, false, N, inDim, outDim, 1, dy, outDim, w, inDim, accumulateDx ? 1 : 0, dx, inDim) }
+        let weight = dw.map { GemmJob(true, false, outDim, inDim, N, 1, dy, outDim, x, inDim, 1, $0, inDim) }
+        let input = dx.map { GemmJob(false, false, N, inDim, outDim, 1, dy, outDim, w, inDim, accumulateDx ? 1 : 0, $0, inDim) }
+        if let weight, let input {
+            S.gemmGroup(weight, input)  // independent: one parallel region
+        } else {
+            weight?.run()
+            input?.run()
+        }
     }
 }

@@ -161,8 +161,12 @@ public enum RMoERouter: RouterFamily {
             proj.forward(xp, x, T)  // x' = P x + c
             S.biasRows(s.gi, bih, T, gp)
             S.biasRows(s.gh, bhh, T, gp)
-            S.gemm(false, true, T, gp, p, 1, xp, p, wih, p, 1, s.gi, gp)  // gi = x' W_ih^T + b_ih
-            if let hp = hPrev { S.gemm(false, true, T, gp, p, 1, hp, p, whh, p, 1, s.gh, gp) }  // gh = h W_hh^T + b_hh
+            let gi = GemmJob(false, true, T, gp, p, 1, UnsafePointer(xp), p, UnsafePointer(wih), p, 1, s.gi, gp)  // gi = x' W_ih^T + b_ih
+            if let hp = hPrev {
+                S.gemmGroup(gi, GemmJob(false, true, T, gp, p, 1, UnsafePointer(hp), p, UnsafePointer(whh), p, 1, s.gh, gp))  // gh = h W_hh^T + b_hh
+            } else {
+                gi.run()
+            }
             if rnn {
                 S.rnnForward(s.h[l], s.gi, s.gh, T * p)
             } else {
@@ -196,15 +200,17 @@ public enum RMoERouter: RouterFamily {
             } else {
                 S.gruBackward(s.dgi, s.dgh, dhPrev, s.dh, r, u, n, q, hp.map { UnsafePointer($0) }, T, p)
             }
-            S.gemm(true, false, gp, p, T, 1, s.dgi, gp, xp, p, 1, dwih, p)  // dW_ih += dgi^T x'
             S.columnSumAccumulate(dbih, s.dgi, T, gp)
             S.columnSumAccumulate(dbhh, s.dgh, T, gp)
-            if let hp {
-                S.gemm(true, false, gp, p, T, 1, s.dgh, gp, hp, p, 1, dwhh, p)  // dW_hh += dgh^T h_prev
+            // The four products read only dgi, dgh and saved inputs and write four different
+            // buffers: one parallel region.
+            let dgi = UnsafePointer(s.dgi), dgh = UnsafePointer(s.dgh)
+            S.gemmGroup(
+                GemmJob(true, false, gp, p, T, 1, dgi, gp, UnsafePointer(xp), p, 1, dwih, p),  // dW_ih += dgi^T x'
+                GemmJob(false, false, T, p, gp, 1, dgi, gp, UnsafePointer(wih), p, 0, s.dxp, p),  // dx' = dgi W_ih
+                hp.map { GemmJob(true, false, gp, p, T, 1, dgh, gp, UnsafePointer($0), p, 1, dwhh, p) },  // dW_hh += dgh^T h_prev
                 // dh_prev = (dh * u for the GRU) + dgh W_hh, handed to layer l-1.
-                if let dhPrev { S.gemm(false, false, T, p, gp, 1, s.dgh, gp, whh, p, rnn ? 0 : 1, dhPrev, p) }
-            }
-            S.gemm(false, false, T, p, gp, 1, s.dgi, gp, wih, p, 0, s.dxp, p)  // dx' = dgi W_ih
+                hp == nil ? nil : dhPrev.map { GemmJob(false, false, T, p, gp, 1, dgh, gp, UnsafePointer(whh), p, rnn ? 0 : 1, $0, p) })
             proj.backward(dy: s.dxp, x: x, dx: dx, accumulate: true, T)  // dx += dx' P
         }
 

@@ -211,11 +211,15 @@ struct RouterLinear<S: KernelScalar> {
 
     /// dW += dy^T x, db += colsum dy (when trainable); dx (+)= dy W when dx is given.
     func backward(dy: UnsafePointer<S>, x: UnsafePointer<S>, dx: UnsafeMutablePointer<S>?, accumulate: Bool, _ N: Int) {
-        if trainable {
-            S.gemm(true, false, outDim, inDim, N, 1, dy, outDim, x, inDim, 1, dw, inDim)
-            if let db { S.columnSumAccumulate(db, dy, N, outDim) }
+        let weight = trainable ? GemmJob(true, false, outDim, inDim, N, 1, dy, outDim, x, inDim, 1, dw, inDim) : nil
+        let input = dx.map { GemmJob(false, false, N, inDim, outDim, 1, dy, outDim, w, inDim, accumulate ? 1 : 0, $0, inDim) }
+        if let weight, let input {
+            S.gemmGroup(weight, input)  // independent: one parallel region
+        } else {
+            weight?.run()
+            input?.run()
         }
-        if let dx { S.gemm(false, false, N, inDim, outDim, 1, dy, outDim, w, inDim, accumulate ? 1 : 0, dx, inDim) }
+        if trainable, let db { S.columnSumAccumulate(db, dy, N, outDim) }
     }
 
     static func specs(_ prefix: String, _ c: ModelConfig, inDim: Int, outDim: Int, bias: Bool, trainable: Bool = true) -> [TensorSpec] {
