@@ -19,6 +19,9 @@ public struct RunFiles: Sendable {
     /// The final.json of an earlier end of the run, kept when the run is extended past it.
     public func archivedFinal(step: Int) -> String { dir + "/final-step\(step).json" }
     public var analysis: String { dir + "/analysis.json" }
+    /// The analysis.json of an earlier end of the run (of the weights its final.json evaluated),
+    /// kept when the run is extended past it.
+    public func archivedAnalysis(step: Int) -> String { dir + "/analysis-end\(step).json" }
     /// The routing analyses of the weights kept at `step`.
     public func analysis(step: Int) -> String { dir + "/analysis-step\(step).json" }
 
@@ -44,6 +47,7 @@ public struct RunFiles: Sendable {
                 && name.dropFirst(prefix.count).dropLast(suffix.count).allSatisfy(\.isNumber)
         }
         return numbered("model-step", ".safetensors") || numbered("final-step", ".json") || numbered("analysis-step", ".json")
+            || numbered("analysis-end", ".json")
     }
 
     /// How a run folder's `final.json` ends the run.
@@ -72,8 +76,18 @@ public struct RunFiles: Sendable {
         if rename(final, archived) != 0 {
             throw RMoEError("cannot move \(final) to \(archived) (\(AtomicFile.reason(errno))); check the run folder's permissions")
         }
+        // The routing analysis of the weights that final.json evaluated goes with it (the extended
+        // run evaluates, and analyses, other weights); kept-step analyses stay valid.
+        var also = ""
+        if exists(analysis) {
+            let archivedA = archivedAnalysis(step: done)
+            if rename(analysis, archivedA) != 0 {
+                throw RMoEError("cannot move \(analysis) to \(archivedA) (\(AtomicFile.reason(errno))); check the run folder's permissions")
+            }
+            also = " and its analysis as \(archivedA)"
+        }
         AtomicFile.syncDirectory(of: final)
-        return "extending the run from step \(done) to \(steps); its result at step \(done) is kept as \(archived)"
+        return "extending the run from step \(done) to \(steps); its result at step \(done) is kept as \(archived)\(also)"
     }
 
     /// Removes every file of the run in this folder (`--overwrite`); other files stay.

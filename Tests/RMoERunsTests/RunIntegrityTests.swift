@@ -120,8 +120,13 @@ struct RunIntegrityTests {
         // Extend B to 40 steps as `train --resume --steps 40` does.
         let (cb, notes) = try RunConfig.continuation(saved: c, requested: long, origin: "run")
         #expect(notes.first?.contains("bitwise") == true)
+        // A stand-in analysis of the 20-step weights must not survive as the 40-step run's.
+        try writeFileAtomically(RunFiles(dirB).analysis, "{\"stand-in\": true}")
         #expect(try RunFiles(dirB).reopen(toSteps: 40) != nil)
         #expect(FileManager.default.fileExists(atPath: RunFiles(dirB).archivedFinal(step: 20)))
+        #expect(FileManager.default.fileExists(atPath: RunFiles(dirB).archivedAnalysis(step: 20)))
+        #expect(!FileManager.default.fileExists(atPath: RunFiles(dirB).analysis))
+        #expect(RunFiles.isRunFile("analysis-end20.json"))
         let tb = try Self.trainer(cb, dirB)
         #expect(try tb.resume() == 20)
         let rb = try #require(try tb.run())

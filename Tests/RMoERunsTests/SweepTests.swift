@@ -18,6 +18,15 @@ struct SweepTests {
         #expect(try Presets.load("ablation-bytes").runs().count == 24)
         #expect(try Presets.load("depth").runs().map(\.id).contains("rmoe-np-r0.5-s1-layers12"))
         #expect(try Presets.load("recurrence").runs().first { $0.label == "rmoe-np-r1.0" }?.config.model[RMoERouter.alpha] == 1.0)
+        // scale-long is scale's 4-layer runs made longer: same folders, and each a valid extension.
+        let scale4 = try Presets.load("scale").runs().filter { $0.id.hasSuffix("-layers4") }
+        let long = try Presets.load("scale-long").runs()
+        #expect(long.map(\.id) == scale4.map(\.id))
+        for (a, b) in zip(scale4, long) {
+            #expect(b.config.steps == 2 * a.config.steps)
+            let (cont, _) = try RunConfig.continuation(saved: a.config, requested: b.config, origin: a.id)
+            #expect(cont.steps == b.config.steps)
+        }
     }
 
     @Test("bad sweep files end in one clear error")
