@@ -79,6 +79,7 @@ public enum SweepReport {
         let baseline = spec.baseline ?? defaultBaseline(entries)
         t += PairedStats.section(entries: entries, baseline: baseline)
         t += PairedStats.gapOverTraining(entries: entries, baseline: baseline)
+        t += RoutingTable.section(entries: entries)
         let plots = SweepPlots.all(entries) + PairedStats.plots(entries: entries, baseline: baseline)
         let figures = plots.filter { $0.0.hasSuffix(".svg") }
         if !figures.isEmpty {

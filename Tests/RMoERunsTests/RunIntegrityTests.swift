@@ -263,6 +263,7 @@ struct PairedReportTests {
         let table = try String(contentsOfFile: dir + "/table.md", encoding: .utf8)
         #expect(table.contains("## Paired differences to smoe") && table.contains("| rmoe | layers=2 | 2 |"))
         #expect(table.contains("## Paired validation gap to smoe during training") && table.contains("| rmoe | layers=1 | 10 |"))
+        #expect(table.contains("## Routing over training") && table.contains("| smoe layers=2 | 10 | 0.001 | 2 | "))
         for f in [
             "paired_valid_gap.svg", "valid_bits_per_token_vs_layers.svg", "paired_gap_vs_layers.svg", "routing_topk_mass.svg",
             "mi_over_training.svg",
@@ -275,6 +276,30 @@ struct PairedReportTests {
         }
         // The first grid point's runs came first.
         #expect(runner.runs.prefix(4).allSatisfy { $0.id.hasSuffix("layers2") })
+    }
+
+    @Test("routing over training: means over seeds per validation step; train lines and diverged runs left out")
+    func routingOverTraining() {
+        func entry(_ seed: Int, bpc: Double, routing: [(Double, Double)], mi: Double?, diverged: Bool = false) -> SweepReport.Entry {
+            let layers: [[String: Any]] = routing.map { ["topk_mass": NSNumber(value: $0.0), "entropy": NSNumber(value: $0.1)] }
+            let valid: [String: Any] = ["step": NSNumber(value: 10), "split": "valid", "bpc": NSNumber(value: bpc), "routing": layers]
+            let train: [String: Any] = ["step": NSNumber(value: 10), "split": "train", "bpc": NSNumber(value: 9.0), "routing": layers]
+            return SweepReport.Entry(
+                id: "rmoe-s\(seed)", label: "rmoe", seed: seed, point: [],
+                config: ["experts": NSNumber(value: 4), "top_k": NSNumber(value: 2), "batch": NSNumber(value: 2), "seq_len": NSNumber(value: 8)],
+                final: ["metric": "bpc", "status": diverged ? "diverged" : "complete"], metrics: [train, valid], analysis: nil,
+                keptAnalyses: mi.map { [10: ["mi_mean_offdiag": NSNumber(value: $0)]] } ?? [:])
+        }
+        let es = [
+            entry(1, bpc: 2.0, routing: [(0.25, 2.0), (0.5, 1.0)], mi: 0.5),
+            entry(2, bpc: 3.0, routing: [(0.5, 1.0), (0.75, 3.0)], mi: nil),
+            entry(3, bpc: 99, routing: [(0.9, 0.1), (0.9, 0.1)], mi: 7, diverged: true),
+        ]
+        let rows = RoutingTable.rows(es, metric: "bpc")
+        #expect(rows == [RoutingTable.Row(step: 10, seeds: 2, metric: 2.5, topkLayer0: 0.375, topkMean: 0.5, entropy: [1.5, 2.0], mi: 0.5)])
+        let t = RoutingTable.section(entries: es)
+        #expect(t.contains("| rmoe | 10 | 0.000 | 2 | 2.5000 | 0.375 / 0.500 | 1.50 2.00 | 0.500 |"), "\(t)")
+        #expect(t.contains("k/E = 0.500") && t.contains("ln E = 1.39"))
     }
 }
 
