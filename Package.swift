@@ -66,7 +66,7 @@ let package = Package(
                 .embedInCode("Presets/ablation-bytes.json"), .embedInCode("Presets/ablation-words.json"),
                 .embedInCode("Presets/depth.json"), .embedInCode("Presets/recurrence.json"),
                 .embedInCode("Presets/scale.json"), .embedInCode("Presets/scale-causes.json"),
-                .embedInCode("Presets/scale-long.json"),
+                .embedInCode("Presets/scale-long.json"), .embedInCode("Presets/scale-recipe.json"),
             ]
         ),
         // Processes of a job and their collectives (Open MPI when launched by mpirun).

@@ -27,6 +27,14 @@ struct SweepTests {
             let (cont, _) = try RunConfig.continuation(saved: a.config, requested: b.config, origin: a.id)
             #expect(cont.steps == b.config.steps)
         }
+        // scale-recipe's seed-1 pair is scale-causes' enwik8 pair: same folders and configs.
+        let causes = try Presets.load("scale-causes").runs()
+        let recipe1 = try Presets.load("scale-recipe").runs().filter { $0.id.hasSuffix("-s1") }
+        #expect(recipe1.map(\.id) == ["smoe-enwik8-s1", "rmoe-enwik8-s1"])
+        for r in recipe1 {
+            let c = try #require(causes.first { $0.id == r.id })
+            #expect(c.config == r.config)
+        }
     }
 
     @Test("bad sweep files end in one clear error")

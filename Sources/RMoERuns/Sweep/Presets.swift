@@ -14,6 +14,7 @@ public enum Presets {
         ("scale", String(decoding: PackageResources.scale_json, as: UTF8.self)),
         ("scale-causes", String(decoding: PackageResources.scale_causes_json, as: UTF8.self)),
         ("scale-long", String(decoding: PackageResources.scale_long_json, as: UTF8.self)),
+        ("scale-recipe", String(decoding: PackageResources.scale_recipe_json, as: UTF8.self)),
     ]
 
     public static func text(_ name: String) -> String? { all.first { $0.name == name }?.text }
