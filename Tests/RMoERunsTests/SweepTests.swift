@@ -98,6 +98,30 @@ struct SweepTests {
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
+    @Test("a grid may grow in its folder (finished runs are kept); one that leaves runs out is refused")
+    func growingGrid() throws {
+        let dir = Fixtures.tempDir(), smoke = try #require(Presets.text("smoke"))
+        let onlySMoE = dir + "/smoe-only.json", onlyRMoE = dir + "/rmoe-only.json"
+        try smoke.replacingOccurrences(of: "\"routers\": [\"smoe\", \"rmoe\"]", with: "\"routers\": [\"smoe\"]").write(
+            toFile: onlySMoE, atomically: true, encoding: .utf8)
+        try smoke.replacingOccurrences(of: "\"routers\": [\"smoe\", \"rmoe\"]", with: "\"routers\": [\"rmoe\"]").write(
+            toFile: onlyRMoE, atomically: true, encoding: .utf8)
+        let out = dir + "/sweep"
+        let first = try Fixtures.runCLI(["sweep", onlySMoE, "--out", out, "--quiet", "--set", "steps=10"])
+        #expect(first.status == 0, "\(first.err)")
+        let smoeFinal = try String(contentsOfFile: out + "/runs/smoe-s1/final.json", encoding: .utf8)
+        // Grown to smoe and rmoe: smoe is kept as it was, rmoe is trained, sweep.json lists both.
+        let grown = try Fixtures.runCLI(["sweep", "smoke", "--out", out, "--quiet", "--set", "steps=10"])
+        #expect(grown.status == 0, "\(grown.err)")
+        #expect(try String(contentsOfFile: out + "/runs/smoe-s1/final.json", encoding: .utf8) == smoeFinal)
+        #expect(FileManager.default.fileExists(atPath: out + "/runs/rmoe-s1/final.json"))
+        #expect(try String(contentsOfFile: out + "/sweep.json", encoding: .utf8).contains("\"runs\": [\"smoe-s1\", \"rmoe-s1\"]"))
+        // A grid without smoe would mix two sweeps in one folder: one line naming the missing run.
+        let shrunk = try Fixtures.runCLI(["sweep", onlyRMoE, "--out", out, "--quiet", "--set", "steps=10"])
+        #expect(shrunk.status != 0)
+        #expect(shrunk.err.contains("runs this grid lacks: smoe-s1") && shrunk.err.split(separator: "\n").count == 1, "\(shrunk.err)")
+    }
+
     @Test("temporary files of this host's killed writers are removed; live processes' and other hosts' stay")
     func staleTemporaries() throws {
         let dir = Fixtures.tempDir()

@@ -79,8 +79,9 @@ public final class SweepRunner {
         return k
     }
 
-    /// Writes sweep.json (the resolved grid), once per sweep folder; a folder made by a different
-    /// grid is refused rather than mixed.
+    /// Writes sweep.json (the resolved grid). A grid may grow in its folder (routers, seeds or
+    /// grid points added: the finished runs are kept and skipped); one that would leave runs of
+    /// the folder's grid out is refused rather than mixed.
     func writeSweepFile() throws {
         try AtomicFile.createDirectory(out + "/runs", what: "sweep folder")
         let ids = runs.map { JSONText.quote($0.id) }.joined(separator: ", ")
@@ -89,8 +90,15 @@ public final class SweepRunner {
         let path = out + "/sweep.json"
         if let old = FileManager.default.contents(atPath: path) {
             let oldObj = try? JSON.object([UInt8](old), origin: path)
-            if let oldRuns = oldObj?["runs"] as? [String], oldRuns != runs.map(\.id) {
-                throw RMoEError("\(out) holds a different sweep (its sweep.json lists other runs); use another --out, or delete the folder to start over")
+            if let oldRuns = oldObj?["runs"] as? [String] {
+                let ids = Set(runs.map(\.id))
+                let dropped = oldRuns.filter { !ids.contains($0) }
+                if !dropped.isEmpty {
+                    let names = dropped.prefix(3).joined(separator: ", ") + (dropped.count > 3 ? " and \(dropped.count - 3) more" : "")
+                    throw RMoEError(
+                        "\(out) holds a different sweep (its sweep.json lists runs this grid lacks: \(names)); use another --out, or delete the folder to start over"
+                    )
+                }
             }
         }
         try writeFileAtomically(path, text)
