@@ -290,6 +290,11 @@ def print_table(res, log):
 
 def main():
     args = parse_args()
+    if args.out:   # checked before any measurement: a run of ten minutes must not end unable to write
+        args.out = os.path.abspath(args.out)
+        folder = os.path.dirname(args.out)
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            sys.exit(f"--out {args.out}: folder {folder} does not exist or is not writable: create it or pass another path")
     reexec_in_venv(args)
     import torch
     sys.path.insert(0, HERE)
@@ -333,8 +338,10 @@ def main():
     log(f"\nload average at the end {info['loadavg_end'][0]:.2f}; "
         f"parity {'PASS' if result.get('parity', {}).get('ok') else 'FAIL' if 'parity' in result else 'skipped'}")
     if args.out:
-        with open(args.out, "w") as fh:
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as fh:
             json.dump(result, fh, indent=1)
+        os.replace(tmp, args.out)   # whole or not at all
         log(f"wrote {args.out}")
     shutil.rmtree(snap, ignore_errors=True)
 
