@@ -67,6 +67,7 @@ let package = Package(
                 .embedInCode("Presets/depth.json"), .embedInCode("Presets/recurrence.json"),
                 .embedInCode("Presets/scale.json"), .embedInCode("Presets/scale-causes.json"),
                 .embedInCode("Presets/scale-long.json"), .embedInCode("Presets/scale-recipe.json"),
+                .embedInCode("Presets/scale-recipe-l8.json"),
             ]
         ),
         // Processes of a job and their collectives (Open MPI when launched by mpirun).

@@ -35,6 +35,15 @@ struct SweepTests {
             let c = try #require(causes.first { $0.id == r.id })
             #expect(c.config == r.config)
         }
+        // scale-recipe-l8 is that pair at 8 layers and nothing else.
+        let deep = try Presets.load("scale-recipe-l8").runs()
+        #expect(deep.map(\.id) == recipe1.map(\.id))
+        for (a, b) in zip(recipe1, deep) {
+            #expect(b.config.model.layers == 8 && a.config.model.layers == 4)
+            var shallow = b.config
+            shallow.model.layers = 4
+            #expect(shallow == a.config)
+        }
     }
 
     @Test("bad sweep files end in one clear error")

@@ -15,6 +15,7 @@ public enum Presets {
         ("scale-causes", String(decoding: PackageResources.scale_causes_json, as: UTF8.self)),
         ("scale-long", String(decoding: PackageResources.scale_long_json, as: UTF8.self)),
         ("scale-recipe", String(decoding: PackageResources.scale_recipe_json, as: UTF8.self)),
+        ("scale-recipe-l8", String(decoding: PackageResources.scale_recipe_l8_json, as: UTF8.self)),
     ]
 
     public static func text(_ name: String) -> String? { all.first { $0.name == name }?.text }
