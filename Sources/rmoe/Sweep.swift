@@ -9,7 +9,7 @@ struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a grid of runs (routers x seeds x overrides) from a preset or a sweep file; resumable.",
         discussion: """
-            Presets: smoke, main, ablation-bytes, ablation-words, depth, recurrence (`--list`, `--show NAME`). Output goes to \
+            Presets: \(Presets.all.map(\.name).joined(separator: ", ")) (`--list`, `--show NAME`). Output goes to \
             results/<name>/ unless --out says otherwise. Kill it at any moment and start it again: finished runs are skipped, \
             the interrupted one resumes from its last checkpoint. `--shard i/n` runs the i-th of n slices (several processes \
             or machines can share a sweep folder); `--report DIR` rebuilds summary.csv, table.md and plots/ from the complete runs.
